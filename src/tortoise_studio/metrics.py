@@ -1,0 +1,73 @@
+"""One metrics schema: written by the trainer (MetricsWriter), read by the viewer and `tortoise-studio metrics`.
+
+Rows of a run's metrics.jsonl, one JSON object per line (names follow DLAS so old and new logs read alike):
+  {"kind": "train", "step", "epoch", "samples", "loss_text_ce", "loss_mel_ce", "loss_gpt_total", "lr",
+   "grad_norm", "sec_per_step", "time"}
+  {"kind": "val", "step", "epoch", "loss_text_ce", "loss_mel_ce", "loss_gpt_total", "time"}
+  {"kind": "event", "event": start|resume|checkpoint|stop|done|error|stalled|skipped, "step", ..., "time"}
+`step` counts optimizer steps only; validation never advances it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+METRICS_FILE = "metrics.jsonl"
+LOSS_KEYS = ("loss_text_ce", "loss_mel_ce", "loss_gpt_total")
+EVENTS = ("start", "resume", "checkpoint", "stop", "done", "error", "stalled", "skipped")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _plain(value):
+    """JSON-safe numbers: tensors and numpy scalars become floats, NaN/inf become null."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class MetricsWriter:
+    """Appends rows to metrics.jsonl; every row is flushed and fsynced so a kill loses nothing written."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a", encoding="utf-8")
+
+    def write(self, row: dict) -> dict:
+        row = {k: _plain(v) for k, v in row.items()}
+        row.setdefault("time", _now())
+        self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        return row
+
+    def train(self, *, step: int, epoch: float, samples: int, losses: dict, lr: float,
+              grad_norm: float | None, sec_per_step: float) -> dict:
+        return self.write({"kind": "train", "step": step, "epoch": epoch, "samples": samples, **losses,
+                           "lr": lr, "grad_norm": grad_norm, "sec_per_step": sec_per_step})
+
+    def val(self, *, step: int, epoch: float, losses: dict) -> dict:
+        return self.write({"kind": "val", "step": step, "epoch": epoch, **losses})
+
+    def event(self, event: str, *, step: int, **fields) -> dict:
+        if event not in EVENTS:
+            raise ValueError(f"unknown event {event!r}")
+        return self.write({"kind": "event", "event": event, "step": step, **fields})
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "MetricsWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

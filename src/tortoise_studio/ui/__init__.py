@@ -1,0 +1,1 @@
+"""The web UI: one module per tab; handlers are thin adapters over the package's modules."""

@@ -1,0 +1,58 @@
+"""`tortoise-studio ui` / `python app.py`: parse the address and login, build the app, serve it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..errors import UserError
+from ..workspace import Workspace
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host:
+        raise UserError(f"--listen {listen!r}: expected HOST:PORT, e.g. 127.0.0.1:7860")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"--listen {listen!r}: port must be a number from 1 to 65535")
+    return host.strip("[]"), int(port)
+
+
+def parse_auth(auth: str | None) -> tuple[str, str] | None:
+    auth = auth or os.environ.get("TORTOISE_STUDIO_AUTH") or None
+    if auth is None:
+        return None
+    user, sep, password = auth.partition(":")
+    if not sep or not user or not password:
+        raise UserError("--auth: expected USER:PASS with both parts non-empty")
+    return user, password
+
+
+def served_folders(workspace: Workspace) -> list[str]:
+    """The only folders whose files the server may hand out."""
+    return [str(p) for p in (workspace.voices, workspace.training, workspace.results)]
+
+
+def ui_command(args: argparse.Namespace, workspace: Workspace) -> int:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    host, port = parse_listen(args.listen)
+    auth = parse_auth(args.auth)
+    if host not in LOOPBACK_HOSTS and auth is None:
+        print(f"warning: serving on {host}:{port} without --auth: anyone who can reach this machine "
+              "can use the UI and start training. Add --auth USER:PASS.", file=sys.stderr, flush=True)
+    workspace.ensure()
+    from .app import build_app
+    from .context import AppContext
+    ctx = AppContext(workspace)
+    if getattr(args, "demo", False):
+        from ..demo import set_up_demo
+        set_up_demo(workspace)
+    app = build_app(ctx)
+    app.queue(default_concurrency_limit=4)
+    print(f"Tortoise Studio: workspace {workspace.root}", flush=True)
+    app.launch(server_name=host, server_port=port, auth=auth, share=args.share,
+               allowed_paths=served_folders(workspace), inbrowser=False, show_error=True)
+    return 0

