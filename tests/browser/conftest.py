@@ -31,6 +31,8 @@ class UiServer:
 
     def __init__(self, workspace_root: Path, *extra_args: str, env: dict | None = None):
         self.port = free_port()
+        if "--listen" in extra_args:  # a test that picks its own address; the last --listen wins
+            self.port = int(extra_args[extra_args.index("--listen") + 1].rsplit(":", 1)[1])
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = workspace_root / "ui-server.log"
         workspace_root.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,52 @@
+"""Choose a backend by name and load its model by name or local path, with clear offline errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import UserError
+from .base import Transcriber
+
+DEFAULT_BACKEND = "faster-whisper"
+BACKENDS = ("faster-whisper", "openai-whisper")
+MODEL_NAMES = ("tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium", "medium.en",
+               "large-v1", "large-v2", "large-v3", "large", "turbo", "large-v3-turbo")
+
+
+def looks_like_path(model: str) -> bool:
+    return os.sep in model or model.startswith((".", "~")) or Path(model).suffix in (".pt", ".pth", ".bin")
+
+
+def model_id(backend: str, model: str) -> str:
+    """What the transcription cache records: backend plus model name, or the model's absolute path."""
+    if looks_like_path(model) or Path(model).exists():
+        model = str(Path(model).expanduser().resolve())
+    return f"{backend}:{model}"
+
+
+def load_transcriber(backend: str = DEFAULT_BACKEND, model: str = "base", *, device: str = "auto",
+                     cpu_threads: int = 0) -> Transcriber:
+    """Load `model` (a name such as "base" or a local path) with `backend`.
+
+    Raises UserError naming the backend/model when the backend is unknown, the path is missing, or a
+    named model is neither cached nor downloadable (offline): the message says to pass a local path.
+    """
+    if backend not in BACKENDS:
+        raise UserError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    model = str(model).strip()
+    if not model:
+        raise UserError("model: must name a Whisper model (e.g. base) or a local path")
+    if looks_like_path(model) and not Path(model).expanduser().exists():
+        raise UserError(f"model: {model}: no such file or folder")
+    if backend == "faster-whisper":
+        from .faster import FasterWhisperTranscriber
+        return FasterWhisperTranscriber.load(model, device=device, cpu_threads=cpu_threads)
+    from .openai import OpenAIWhisperTranscriber
+    return OpenAIWhisperTranscriber.load(model, device=device)
+
+
+def not_available_message(backend: str, model: str, exc: BaseException) -> str:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return (f"model: {backend} model {model!r} is not cached here and could not be downloaded ({first[:200]}); "
+            f"pass a local model path instead (a {'CTranslate2 folder' if backend == 'faster-whisper' else '.pt checkpoint'})")
