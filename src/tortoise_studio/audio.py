@@ -162,3 +162,29 @@ def trim_silence(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, *, thresho
     start = max(0, loud[0] * frame - keep)
     end = min(len(samples), (loud[-1] + 1) * frame + keep)
     return samples[start:end]
+
+
+def speech_regions(samples: np.ndarray, sample_rate: int, *, min_gap_seconds: float = 5.0,
+                   pad_seconds: float = 0.5, relative_db: float = -45.0,
+                   floor_db: float = -60.0) -> list[tuple[int, int]]:
+    """Sample ranges that hold sound, split only at silences longer than `min_gap_seconds`.
+
+    Whisper spends the same time on silence as on speech, so a recording with long pauses (a one-hour
+    file that is mostly quiet) is transcribed region by region and the silence is never decoded.
+    A frame is silent when it is quieter than both `floor_db` dBFS and `relative_db` below the loudest frame.
+    """
+    frame_seconds = 0.02
+    levels = frame_energy_db(samples, sample_rate, frame_seconds=frame_seconds)
+    if levels.size == 0:
+        return []
+    threshold = max(floor_db, float(levels.max()) + relative_db)
+    loud = np.flatnonzero(levels > threshold)
+    if loud.size == 0:
+        return []
+    frame = int(sample_rate * frame_seconds)
+    gap_frames = int(min_gap_seconds / frame_seconds)
+    breaks = np.flatnonzero(np.diff(loud) > gap_frames)
+    starts = np.concatenate([[loud[0]], loud[breaks + 1]])
+    ends = np.concatenate([loud[breaks], [loud[-1]]]) + 1
+    pad = int(pad_seconds * sample_rate)
+    return [(max(0, int(s) * frame - pad), min(len(samples), int(e) * frame + pad)) for s, e in zip(starts, ends)]

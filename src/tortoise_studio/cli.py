@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[])
     p.add_argument("--force", action="store_true",
                    help="start even if another run uses the same devices, or resume with changed settings")
+    p.add_argument("--nnodes", metavar="N", type=int, default=None,
+                   help="machines taking part (default: the configuration's `nodes`)")
+    p.add_argument("--node-rank", metavar="K", type=int, default=0,
+                   help="this machine's number, 0 to N-1 (0 on the machine at --rdzv-endpoint)")
+    p.add_argument("--rdzv-endpoint", metavar="HOST:PORT", default=None,
+                   help="where the machines meet (the first machine's address), the same on every machine")
 
     p = commands.add_parser("status", help="list runs (or one run) with state, step and ETA")
     p.add_argument("run_dir", metavar="RUN_DIR", nargs="?", default=None)

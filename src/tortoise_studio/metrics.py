@@ -71,3 +71,35 @@ class MetricsWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# The reading side lives in sibling modules and is re-exported here on first use: the trainer imports
+# this module for MetricsWriter and should not pay for pandas, and the siblings can import freely.
+_READERS = {
+    "MetricsReader": "metrics_reader", "Progress": "metrics_reader", "read_metrics": "metrics_reader",
+    "metrics_table": "metrics_reader",
+    "downsample": "metrics_series", "ema_smooth": "metrics_series", "overfitting_warning": "metrics_series",
+    "parse_lines": "dlas_logs", "read_log": "dlas_logs", "read_log_folder": "dlas_logs",
+}
+
+
+def __getattr__(name: str):
+    if name in _READERS:
+        import importlib
+        return getattr(importlib.import_module(f"{__package__}.{_READERS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def metrics_command(args, workspace) -> int:
+    """`tortoise-studio metrics PATH [--csv|--json]`: the run's (or old log's) table on stdout."""
+    import sys
+    from .metrics_reader import metrics_table, read_metrics
+    train, val, _events = read_metrics(Path(args.path).expanduser())
+    table = metrics_table(train, val)
+    if getattr(args, "json", False):
+        for row in table.to_dict(orient="records"):
+            row = {k: _plain(v) for k, v in row.items()}
+            print(json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False))
+    else:
+        table.to_csv(sys.stdout, index=False)
+    return 0

@@ -46,8 +46,10 @@ def is_alive(pid: int, ticks: int | None = None) -> bool:
     return ticks is None or int(fields[19]) == ticks
 
 
-def group_members(pgid: int) -> list[int]:
-    """Pids of the live (non-zombie) processes in process group `pgid`."""
+def group_members(pgid: int, *, since_ticks: int | None = None, parent: int | None = None) -> list[int]:
+    """Pids of the live (non-zombie) processes in process group `pgid`; with `since_ticks`, only those
+    started at or after it (a recycled group id then never counts as the old run); with `parent`,
+    only that process's children."""
     if not _PROC.is_dir():
         try:
             os.killpg(pgid, 0)
@@ -59,7 +61,9 @@ def group_members(pgid: int) -> list[int]:
         if not entry.name.isdigit():
             continue
         fields = _stat_fields(int(entry.name))
-        if fields and fields[0] not in ("Z", "X") and int(fields[2]) == pgid:
+        if (fields and fields[0] not in ("Z", "X") and int(fields[2]) == pgid
+                and (since_ticks is None or int(fields[19]) >= since_ticks)
+                and (parent is None or int(fields[1]) == parent)):
             members.append(int(entry.name))
     return sorted(members)
 

@@ -1,0 +1,94 @@
+"""Proofreading a prepared dataset: the clip table, corrected texts, moving clips between splits, dropping.
+
+Every save first copies the current train.txt and validation.txt into a backup folder. Dropping a clip
+removes its line only; the wav stays in audio/ so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+from .files import copy_to_backup
+from .lists import SPLITS, TRAIN_FILE, VALIDATION_FILE, ListEntry, read_list, write_list
+from .slicing import clean_text
+
+LIST_FILES = {"train": TRAIN_FILE, "validation": VALIDATION_FILE}
+
+
+@dataclass(frozen=True)
+class ClipRow:
+    clip: str  # "audio/<file>.wav"
+    seconds: float
+    text: str
+    split: str  # "train" | "validation"
+
+
+def load_clip_table(dataset_dir: Path) -> list[ClipRow]:
+    """Every clip of train.txt then validation.txt, with its duration (from dataset.json, else the wav header)."""
+    durations = _known_durations(dataset_dir)
+    rows = []
+    for split in SPLITS:
+        for entry in read_list(dataset_dir / LIST_FILES[split]):
+            seconds = durations.get(entry.audio)
+            if seconds is None:
+                seconds = _wav_seconds(dataset_dir / entry.audio)
+            rows.append(ClipRow(entry.audio, seconds, entry.text, split))
+    return rows
+
+
+def save_clip_table(dataset_dir: Path, rows: list[ClipRow]) -> Path | None:
+    """Write the rows back to train.txt / validation.txt (a backup of both first); returns the backup folder.
+
+    Rows whose split is "drop" are left out. Train must keep at least one clip.
+    """
+    known = {row.clip for row in load_clip_table(dataset_dir)}
+    lists: dict[str, list[ListEntry]] = {split: [] for split in SPLITS}
+    for row in rows:
+        if row.clip not in known:
+            raise UserError(f"clip {row.clip!r}: not in this dataset's train.txt or validation.txt")
+        if row.split == "drop":
+            continue
+        if row.split not in SPLITS:
+            raise UserError(f"clip {row.clip}: split {row.split!r} is not train, validation or drop")
+        text = clean_text(row.text)
+        if not text:
+            raise UserError(f"clip {row.clip}: text must not be empty (drop the clip instead)")
+        lists[row.split].append(ListEntry(row.clip, text))
+    if not lists["train"]:
+        raise UserError("train.txt: would be empty; keep at least one clip in train")
+    backup = copy_to_backup(dataset_dir, (TRAIN_FILE, VALIDATION_FILE))
+    for split, entries in lists.items():
+        write_list(dataset_dir / LIST_FILES[split], entries)
+    return backup
+
+
+def move_clip(dataset_dir: Path, clip: str, split: str) -> Path | None:
+    """Move one clip to `split` ("train", "validation" or "drop")."""
+    rows = [ClipRow(r.clip, r.seconds, r.text, split) if r.clip == clip else r for r in load_clip_table(dataset_dir)]
+    if not any(r.clip == clip for r in rows):
+        raise UserError(f"clip {clip!r}: not in this dataset")
+    return save_clip_table(dataset_dir, rows)
+
+
+def drop_clip(dataset_dir: Path, clip: str) -> Path | None:
+    return move_clip(dataset_dir, clip, "drop")
+
+
+def _known_durations(dataset_dir: Path) -> dict[str, float]:
+    try:
+        return dict(json.loads((dataset_dir / "dataset.json").read_text(encoding="utf-8")).get("clip_seconds", {}))
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _wav_seconds(path: Path) -> float:
+    import soundfile
+
+    try:
+        info = soundfile.info(str(path))
+    except (RuntimeError, soundfile.LibsndfileError):
+        return 0.0
+    return round(info.frames / info.samplerate, 3)

@@ -1,0 +1,21 @@
+"""The mel spectrogram TorToiSe's DVAE and conditioning encoder were trained on (DESIGN.md, "Mel")."""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+
+@functools.lru_cache(maxsize=1)
+def _mel_transform():
+    # TorchMelSpectrogram loads the packaged tortoise/data/mel_norms.pth: no download involved.
+    from tortoise.models.arch_util import TorchMelSpectrogram
+    return TorchMelSpectrogram()
+
+
+def normalized_mel(wav: torch.Tensor) -> torch.Tensor:
+    """wav [B, samples] float at 22050 Hz -> mel [B, 80, samples // 256 + 1], log and divided by mel_norms."""
+    if wav.dim() != 2:
+        raise ValueError(f"normalized_mel: expected wav of shape [batch, samples], got {tuple(wav.shape)}")
+    return _mel_transform()(wav)

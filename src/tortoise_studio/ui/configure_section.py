@@ -1,0 +1,353 @@
+"""Train tab, Configure section: the training configuration form, its schedule plot, Save and Load.
+
+One widget per configuration key, built from the dataclasses (config.flat_fields), so the form, the
+command line and train.yaml cannot drift apart. Handlers take the form's values as a plain list in
+KEYS order and return plain values or gr.update(...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+import yaml
+
+from .. import config as C
+from ..errors import UserError
+from ..workspace import safe_name
+from ..schedule import learning_rates, milestone_steps, steps_per_epoch, total_steps
+from .context import AppContext
+
+GROUPS = [
+    ("Dataset and model", ["dataset", "model.source", "model.models_dir", "model.dropout",
+                           "model.gradient_checkpointing"]),
+    ("Schedule", ["epochs", "max_steps", "batch_size", "gradient_accumulation", "learning_rate", "text_lr_weight",
+                  "mel_lr_weight", "scheduler.type", "scheduler.milestones", "scheduler.gamma", "scheduler.restarts",
+                  "scheduler.eta_min", "warmup_steps"]),
+    ("Optimizer", ["optimizer.type", "optimizer.betas", "optimizer.weight_decay", "grad_clip"]),
+    ("Hardware, checkpoints and validation", ["device", "precision", "gpus", "nodes", "workers", "seed",
+                                              "save_every_epochs", "keep_last", "validation.enabled",
+                                              "validation.every_epochs", "stall_seconds"]),
+]
+KEYS = [key for _, keys in GROUPS for key in keys]
+HINTS = {key: hint for key, hint, _ in C.flat_fields()}
+CHOICES = {"scheduler.type": C.SCHEDULERS, "optimizer.type": C.OPTIMIZERS, "precision": C.PRECISIONS,
+           "device": C.DEVICES}
+# Keys shown as text: optional values (empty = the default behaviour) and lists.
+TEXT_KEYS = {"model.dropout", "max_steps", "scheduler.milestones", "optimizer.betas", "model.models_dir"}
+LIST_KEYS = {"scheduler.milestones", "optimizer.betas"}
+INFO = {
+    "dataset": "a folder under training/ with a train.txt",
+    "model.source": "base = TorToiSe's autoregressive.pth; or a fine-tune / checkpoint",
+    "model.models_dir": "TorToiSe's weights, relative to the workspace",
+    "model.dropout": "empty = TorToiSe's own",
+    "max_steps": "optional: stop there with a checkpoint (empty = run all epochs)",
+    "batch_size": "global batch per optimizer step",
+    "gradient_accumulation": "micro-batches per step on each GPU",
+    "text_lr_weight": "weight of the text loss (DLAS: 0.01)",
+    "mel_lr_weight": "weight of the mel loss (DLAS: 1.0)",
+    "scheduler.milestones": "multistep: epochs where the lr is multiplied by gamma (empty = 50%, 75%, 90%)",
+    "scheduler.restarts": "cosine: equal cycles over the run",
+    "scheduler.eta_min": "cosine: lowest lr",
+    "optimizer.betas": "two numbers, e.g. 0.9, 0.96",
+    "gpus": "per machine",
+    "keep_last": "checkpoints kept (0 = all)",
+    "stall_seconds": "warn when no step completes for this long",
+}
+MAX_PLOT_POINTS = 2000
+
+
+def elem_id(key: str) -> str:
+    return "config-" + key.replace(".", "-").replace("_", "-")
+
+
+def label(key: str) -> str:
+    return key.replace("_", " ").replace(".", ": ").capitalize()
+
+
+# ---------------------------------------------------------------- form values <-> configuration
+
+def display(key: str, value: Any) -> Any:
+    """A configuration value as its widget shows it."""
+    if key not in TEXT_KEYS:
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(_number_text(v) for v in value)
+    return _number_text(value) if isinstance(value, (int, float)) else str(value)
+
+
+def _number_text(v: Any) -> str:
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def parse(key: str, value: Any) -> Any:
+    """A widget's value as the configuration value (errors name the key)."""
+    if key not in TEXT_KEYS or key == "model.models_dir":
+        return value
+    text = ("" if value is None else str(value)).strip()
+    if not text:
+        return None
+    try:
+        if key in LIST_KEYS:
+            return yaml.safe_load("[" + text.strip("[]") + "]")
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UserError(f"{key}: cannot read {text!r} ({'a list of numbers' if key in LIST_KEYS else 'a number'} expected)") from exc
+
+
+def form_values(cfg: C.TrainingConfig) -> list[Any]:
+    flat = C.to_flat(cfg)
+    return [display(key, flat[key]) for key in KEYS]
+
+
+def config_from_form(values: list[Any]) -> C.TrainingConfig:
+    return C.from_flat({key: parse(key, value) for key, value in zip(KEYS, values)})
+
+
+# ---------------------------------------------------------------- choices
+
+def source_choices(ctx: AppContext, dataset: str | None) -> list[str]:
+    """base, every fine-tune, then the dataset's checkpoints (latest step first)."""
+    root = ctx.workspace.root
+    choices = ["base"] + [str(p.relative_to(root)) for p in sorted(ctx.workspace.finetunes.glob("*.pth"))]
+    if dataset:
+        try:
+            runs = ctx.workspace.dataset_dir(dataset) / "runs"
+        except UserError:
+            return choices
+        checkpoints = [p for p in runs.glob("*/checkpoints/*/model.pth")]
+        checkpoints.sort(key=lambda p: (int(p.parent.name) if p.parent.name.isdigit() else -1), reverse=True)
+        choices += [str(p.relative_to(root)) for p in checkpoints]
+    return choices
+
+
+def saved_configs(ctx: AppContext) -> list[str]:
+    return [str((run / C.CONFIG_FILENAME).relative_to(ctx.workspace.root)) for run in ctx.workspace.list_runs()]
+
+
+# ---------------------------------------------------------------- handlers (plain values in and out)
+
+def schedule_preview(ctx: AppContext, run: str, values: list[Any]) -> tuple[pd.DataFrame, str]:
+    """The lr over optimizer steps (same code as the trainer), and a summary of steps and the run folder."""
+    empty = pd.DataFrame({"step": [], "lr": []})
+    try:
+        cfg = config_from_form(values)
+        n_train = C.count_train_clips(ctx.workspace, cfg.dataset) if cfg.dataset else 0
+        folder = ctx.workspace.run_dir(cfg.dataset, run or "<run>") if cfg.dataset else None
+    except UserError as exc:
+        return empty, f"Cannot show the schedule yet: {exc}"
+    per_epoch = steps_per_epoch(n_train, cfg.batch_size)
+    steps = total_steps(cfg, n_train)
+    lines = [f"**{n_train}** training clips, batch {cfg.batch_size}: **{per_epoch}** steps per epoch x "
+             f"{cfg.epochs} epochs = **{steps}** optimizer steps"
+             + (f" (max_steps stops at {min(cfg.max_steps, steps)})" if cfg.max_steps else ""),
+             f"Micro-batch per process: {C.micro_batch_size(cfg)}"
+             + (" (batch_size is more than the training clips: no full batch; Validate offers a fix)"
+                if n_train and per_epoch == 0 else ""),
+             f"Run folder: `{folder}`" if folder else "Run folder: choose a dataset"]
+    if steps == 0 or cfg.learning_rate <= 0:
+        return empty, "\n\n".join(lines)
+    try:
+        lrs = learning_rates(cfg, per_epoch, steps)
+    except ValueError:
+        return empty, "\n\n".join(lines)
+    index = _plot_steps(cfg, per_epoch, steps)
+    return pd.DataFrame({"step": index, "lr": [lrs[i] for i in index]}), "\n\n".join(lines)
+
+
+def _plot_steps(cfg: C.TrainingConfig, per_epoch: int, steps: int) -> list[int]:
+    """Every step for short runs; for long ones an even subset that keeps each multistep drop sharp."""
+    if steps <= MAX_PLOT_POINTS:
+        return list(range(steps))
+    keep = set(range(0, steps, steps // MAX_PLOT_POINTS + 1)) | {steps - 1}
+    if cfg.scheduler.type == "multistep":
+        keep |= {i for m in milestone_steps(cfg, per_epoch) for i in (m - 1, m) if 0 <= i < steps}
+    return sorted(keep)
+
+
+def problems_markdown(problems: list[C.Problem]) -> str:
+    if not problems:
+        return "No problems found."
+    return "\n".join(f"- **{p.severity}**: {p.message}" for p in problems)
+
+
+def suggestion_rows(problems: list[C.Problem]) -> pd.DataFrame:
+    rows = [(key, _yaml_text(value), p.message) for p in problems if p.suggestion for key, value in p.suggestion.items()]
+    return pd.DataFrame(rows, columns=["key", "value", "reason"])
+
+
+def _yaml_text(value: Any) -> str:
+    """A value as one line of YAML (what the table shows and Accept reads back)."""
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+def validate_handler(ctx: AppContext, values: list[Any]) -> tuple[str, pd.DataFrame]:
+    try:
+        cfg = config_from_form(values)
+    except UserError as exc:
+        return f"- **error**: {exc}", suggestion_rows([])
+    problems = C.validate_config(cfg, ctx.workspace)
+    return problems_markdown(problems), suggestion_rows(problems)
+
+
+def suggest_handler(ctx: AppContext, values: list[Any]) -> tuple[str, pd.DataFrame]:
+    dataset = values[KEYS.index("dataset")]
+    device = values[KEYS.index("device")]
+    try:
+        stats = C.dataset_stats(ctx.workspace, dataset or "")
+    except UserError as exc:
+        return f"Choose a dataset first ({exc})", suggestion_rows([])
+    if stats.n_train == 0:
+        return f"Dataset {dataset!r} has no training clips (train.txt).", suggestion_rows([])
+    suggestions = C.suggest_settings(stats.n_train, stats.train_minutes, device)
+    rows = [(s.field, _yaml_text(s.value), s.reason) for s in suggestions]
+    note = (f"Suggestions for {stats.n_train} clips ({stats.train_minutes:.1f} min) on {device}: "
+            "review them below, then **Accept suggestions** to put them in the form.")
+    return note, pd.DataFrame(rows, columns=["key", "value", "reason"])
+
+
+def accept_handler(values: list[Any], table: pd.DataFrame | None) -> tuple[list[Any], str]:
+    """The form with the table's values put in (nothing else changes)."""
+    values = list(values)
+    accepted = []
+    if table is not None:
+        for key, value in zip(table["key"], table["value"]):
+            if key not in KEYS:
+                continue
+            values[KEYS.index(key)] = display(key, yaml.safe_load(str(value)) if str(value).strip() else None)
+            accepted.append(f"{key} = {value}")
+    message = ("Accepted: " + ", ".join(accepted) + ". Save to write them.") if accepted else "No suggestions to accept."
+    return values, message
+
+
+def save_handler(ctx: AppContext, run: str, values: list[Any]) -> tuple[str, str | None]:
+    """(message, path written or None). Errors write nothing."""
+    try:
+        cfg = config_from_form(values)
+        run = safe_name((run or "").strip() or C.default_run_name(), what="run")
+        target = ctx.workspace.run_dir(cfg.dataset, run) / C.CONFIG_FILENAME
+    except UserError as exc:
+        return f"Not saved.\n\n- **error**: {exc}", None
+    problems = C.validate_config(cfg, ctx.workspace)
+    if C.errors_of(problems):
+        return "Not saved: fix these first.\n\n" + problems_markdown(C.errors_of(problems)), None
+    path = C.save_config(cfg, target)
+    warnings = [p for p in problems if p.severity == "warning"]
+    note = f"Saved `{path}`. Train with `tortoise-studio train {path}` or from the Run section."
+    return note + ("\n\n" + problems_markdown(warnings) if warnings else ""), str(path)
+
+
+def load_handler(ctx: AppContext, relative: str | None) -> tuple[list[Any], str, str]:
+    """(form values, run name, message) from a saved train.yaml."""
+    if not relative:
+        raise UserError("Load: choose a saved configuration first")
+    path = ctx.workspace.root / relative
+    cfg = C.load_config(path)
+    return form_values(cfg), path.parent.name, f"Loaded `{path}`."
+
+
+# ---------------------------------------------------------------- widgets
+
+def _widget(ctx: AppContext, key: str, value: Any):
+    common = dict(label=label(key), value=value, elem_id=elem_id(key), info=INFO.get(key))
+    hint = HINTS[key]
+    if key == "dataset":
+        datasets = ctx.workspace.list_datasets()
+        return gr.Dropdown(choices=datasets, allow_custom_value=True,
+                           **{**common, "value": value if value in datasets else (datasets[0] if datasets else None)})
+    if key == "model.source":
+        return gr.Dropdown(choices=source_choices(ctx, None), allow_custom_value=True, **common)
+    if key in CHOICES:
+        return gr.Dropdown(choices=list(CHOICES[key]), allow_custom_value=True, **common)
+    if key in TEXT_KEYS:
+        return gr.Textbox(**common)
+    if hint is bool:
+        return gr.Checkbox(**common)
+    if hint is int:
+        return gr.Number(precision=0, **common)
+    return gr.Number(**common)
+
+
+def build(ctx: AppContext) -> dict:
+    settings = ctx.settings()
+    start = C.TrainingConfig(dataset="", model=C.ModelConfig(models_dir=settings.models_dir), device=settings.device)
+    initial = dict(zip(KEYS, form_values(start)))
+    widgets: dict[str, Any] = {}
+    with gr.Row():
+        load_path = gr.Dropdown(label="Saved configurations", choices=saved_configs(ctx), value=None,
+                                elem_id="config-load-path", scale=3)
+        load = gr.Button("Load", elem_id="config-load", scale=1)
+        refresh = gr.Button("Refresh lists", elem_id="config-refresh", scale=1)
+    run = gr.Textbox(label="Run name", value=C.default_run_name, elem_id="config-run",
+                     info="the folder training/<dataset>/runs/<run>/ that Save writes")
+    for title, keys in GROUPS:
+        with gr.Group():
+            gr.Markdown(f"**{title}**")
+            with gr.Row(equal_height=True):
+                for key in keys:
+                    widgets[key] = _widget(ctx, key, initial[key])
+    inputs = [widgets[key] for key in KEYS]
+    with gr.Row():
+        suggest = gr.Button("Suggest settings", elem_id="config-suggest")
+        validate = gr.Button("Validate", elem_id="config-validate")
+        save = gr.Button("Save Training Configuration", variant="primary", elem_id="config-save")
+    message = gr.Markdown(elem_id="config-message")
+    suggestions = gr.Dataframe(headers=["key", "value", "reason"], label="Suggestions (edit or remove rows, then accept)",
+                               interactive=True, elem_id="config-suggestions", wrap=True)
+    accept = gr.Button("Accept suggestions", elem_id="config-accept")
+    summary = gr.Markdown(elem_id="config-summary")
+    plot = gr.LinePlot(pd.DataFrame({"step": [], "lr": []}), x="step", y="lr", title="Learning rate per optimizer step",
+                       elem_id="config-lr-plot", height=260)
+    saved_path = gr.Textbox(label="Saved configuration", interactive=False, elem_id="config-saved-path")
+
+    def preview(run_name, *values):
+        return schedule_preview(ctx, run_name, list(values))
+
+    # One listener for every field; "always_last" coalesces the burst of changes a Load or Accept makes.
+    gr.on([w.change for w in inputs] + [run.change], preview, [run, *inputs], [plot, summary],
+          trigger_mode="always_last", show_progress="hidden")
+
+    def on_validate(*values):
+        return validate_handler(ctx, list(values))
+
+    validate.click(on_validate, inputs, [message, suggestions])
+    suggest.click(lambda *values: suggest_handler(ctx, list(values)), inputs, [message, suggestions])
+
+    def on_accept(table, *values):
+        new_values, note = accept_handler(list(values), table)
+        return *new_values, note
+
+    accept.click(on_accept, [suggestions, *inputs], [*inputs, message])
+
+    def on_save(run_name, *values):
+        note, path = save_handler(ctx, run_name, list(values))
+        if path is None:
+            return note, gr.update(), gr.update()
+        return note, path, gr.update(choices=saved_configs(ctx), value=str(Path(path).relative_to(ctx.workspace.root)))
+
+    save.click(on_save, [run, *inputs], [message, saved_path, load_path])
+
+    def on_load(relative):
+        try:
+            values, run_name, note = load_handler(ctx, relative)
+        except UserError as exc:
+            return *[gr.update() for _ in inputs], gr.update(), f"- **error**: {exc}"
+        return *values, run_name, note
+
+    load.click(on_load, load_path, [*inputs, run, message])
+
+    def on_refresh(dataset):
+        return (gr.update(choices=ctx.workspace.list_datasets()), gr.update(choices=saved_configs(ctx)),
+                gr.update(choices=source_choices(ctx, dataset)))
+
+    refresh.click(on_refresh, widgets["dataset"], [widgets["dataset"], load_path, widgets["model.source"]])
+    widgets["dataset"].focus(lambda: gr.update(choices=ctx.workspace.list_datasets()), None, widgets["dataset"])
+    load_path.focus(lambda: gr.update(choices=saved_configs(ctx)), None, load_path)
+    widgets["dataset"].change(lambda d: gr.update(choices=source_choices(ctx, d)), widgets["dataset"],
+                              widgets["model.source"])
+    return {"saved_path": saved_path, "run": run, "widgets": widgets, "message": message, "plot": plot,
+            "summary": summary, "suggestions": suggestions, "load_path": load_path, "save": save, "load": load}

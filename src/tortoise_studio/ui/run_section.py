@@ -1,0 +1,394 @@
+"""Train tab, Run section: pick a run, train / stop / resume it, and watch its losses live.
+
+Everything shown comes from the run folder (train.yaml, run.pid, metrics.jsonl, the logs,
+checkpoints/), so a run started from the command line shows up here, and a reloaded page or a
+restarted server loses nothing. A gr.Timer ticks every 2 s while the selected run is alive; each
+tick parses only the rows appended since the last one (a MetricsReader per run, kept in a service).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Callable
+
+import gradio as gr
+import pandas as pd
+
+from .. import launch
+from ..checkpoints import list_checkpoints
+from ..errors import UserError
+from ..metrics import MetricsReader, downsample, ema_smooth, overfitting_warning
+from ..runs import CONFIG_FILE, RunStatus, log_tail, run_status
+from ..workspace import Workspace
+from .context import AppContext
+
+TICK_SECONDS = 2.0
+MAX_POINTS = 2000
+LOG_LINES = 30
+SERIES_NAMES = {"loss_mel_ce": "mel", "loss_text_ce": "text", "loss_gpt_total": "total"}
+COLORS = {"train mel": "#1f77b4", "val mel": "#ff7f0e", "train text": "#2ca02c", "val text": "#d62728",
+          "train total": "#1f77b4", "val total": "#ff7f0e", "lr": "#9467bd"}
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf"]
+BANNER_STATES = {"failed": "Training failed", "crashed": "Training crashed", "stalled": "Training stalled"}
+
+
+class RunWatch:
+    """The long-lived side of the section: one MetricsReader per run and the TensorBoard servers started."""
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+        self._readers: dict[Path, MetricsReader] = {}
+        self._tensorboards: dict[Path, tuple[subprocess.Popen, str]] = {}
+        self._lock = threading.Lock()
+
+    def reader(self, run_dir: str | os.PathLike) -> MetricsReader:
+        run_dir = Path(run_dir).resolve()
+        with self._lock:
+            reader = self._readers.setdefault(run_dir, MetricsReader(run_dir))
+        reader.refresh()
+        return reader
+
+    def status(self, run_dir: str | os.PathLike) -> tuple[RunStatus, MetricsReader]:
+        reader = self.reader(run_dir)
+        return run_status(Path(run_dir).resolve(), reader=reader), reader
+
+    def tensorboard(self, run_dir: str | os.PathLike) -> str:
+        """Start TensorBoard on the run's event files once (loopback only) and return its address."""
+        run_dir = Path(run_dir).resolve()
+        with self._lock:
+            known = self._tensorboards.get(run_dir)
+            if known and known[0].poll() is None:
+                return known[1]
+            port = _free_port()
+            log = open(run_dir / "tensorboard.log", "ab")
+            argv = [sys.executable, "-m", "tensorboard.main", "--logdir", str(run_dir / "tensorboard"),
+                    "--host", "127.0.0.1", "--port", str(port)]
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            url = f"http://127.0.0.1:{port}/"
+            self._tensorboards[run_dir] = (process, url)
+            return url
+
+    def close(self) -> None:
+        for process, _ in self._tensorboards.values():
+            if process.poll() is None:
+                process.terminate()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def watch(ctx: AppContext) -> RunWatch:
+    return ctx.service("run_watch", lambda: RunWatch(ctx.workspace))
+
+
+# ---- plain handlers: values in, values (or gr.update) out -------------------------------------------
+
+def run_choices(ctx: AppContext) -> list[tuple[str, str]]:
+    """(label, run folder) of every run, newest first; the label shows dataset/run and its state."""
+    choices = []
+    for run_dir in ctx.workspace.list_runs():
+        try:
+            status, _ = watch(ctx).status(run_dir)
+        except UserError:
+            continue
+        choices.append((f"{status.label} — {status.state}", str(run_dir.resolve())))
+    return choices
+
+
+def select_run_handler(ctx: AppContext) -> Callable[[str], dict]:
+    """For the Configure section: after it saves a train.yaml, list that run here and select it."""
+    def select(saved_path: str):
+        if not saved_path:
+            return gr.update()
+        run_dir = Path(saved_path)
+        run_dir = run_dir.parent if run_dir.name == CONFIG_FILE else run_dir
+        return gr.update(choices=run_choices(ctx), value=str(run_dir.resolve()))
+    return select
+
+
+def checkpoint_choices(run_dir: str | None) -> list[tuple[str, str]]:
+    """The run's checkpoints, latest first, labelled with step, epoch and losses."""
+    if not run_dir:
+        return []
+    choices = []
+    for c in list_checkpoints(run_dir):
+        losses = " · ".join(f"{SERIES_NAMES.get(k, k)} {v:.4f}" for k, v in c.losses.items()
+                            if isinstance(v, (int, float)))
+        label = f"step {c.step} · epoch {c.epoch:.2f}" + (f" · {losses}" if losses else "")
+        choices.append((label, str(c.path)))
+    return choices
+
+
+def status_line(status: RunStatus) -> str:
+    steps = f"{status.step}/{status.steps_total}" if status.steps_total else f"{status.step}"
+    parts = [f"**{status.label}**: {status.state}", f"step {steps}", f"epoch {status.epoch:.2f}"]
+    if status.sec_per_step:
+        parts.append(f"{status.sec_per_step:.2f} s/step")
+    if status.eta_seconds is not None:
+        parts.append(f"ETA {_duration(status.eta_seconds)}")
+    last = status.last_checkpoint
+    parts.append(f"last checkpoint: step {last}" if last is not None else "no checkpoint yet")
+    return " · ".join(parts)
+
+
+def banner(status: RunStatus) -> str:
+    title = BANNER_STATES.get(status.state)
+    if title is None:
+        return ""
+    message = (status.message or "no message").strip()
+    first, _, rest = message.partition("\n")
+    text = f"### ⚠ {title}\n{first}"
+    if rest:
+        text += "\n```\n" + rest + "\n```"
+    return text
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _limits(low: float | None, high: float | None) -> list[float | None] | None:
+    """An axis range from two numbers where 0 (or empty) means automatic."""
+    low, high = (low or None), (high or None)
+    return None if low is None and high is None else [low, high]
+
+
+def series_frame(train: pd.DataFrame, val: pd.DataFrame, keys: list[str], *, smoothing: float = 0.0,
+                 x_range: list | None = None) -> pd.DataFrame:
+    """Long form (step, value, series) for gr.LinePlot: each key as a train and a val series.
+
+    Training curves are smoothed (validation points are few and each one matters) and downsampled
+    to MAX_POINTS keeping every bucket's extremes."""
+    parts = []
+    for kind, frame in (("train", train), ("val", val)):
+        frame = _in_range(frame, x_range)
+        present = [k for k in keys if k in frame and frame[k].notna().any()]
+        if not present:
+            continue
+        frame = downsample(frame[["step", *present]], columns=present, max_points=MAX_POINTS)
+        for key in present:
+            values = frame[key].to_numpy(dtype="float64", na_value=float("nan"))
+            if kind == "train" and smoothing > 0:
+                values = ema_smooth(values, smoothing)
+            name = f"{kind} {SERIES_NAMES.get(key, key)}" if key != "lr" else "lr"
+            parts.append(pd.DataFrame({"step": frame["step"].to_numpy(), "value": values, "series": name}).dropna())
+    if not parts:
+        return pd.DataFrame({"step": pd.Series(dtype="int64"), "value": pd.Series(dtype="float64"),
+                             "series": pd.Series(dtype="object")})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _in_range(frame: pd.DataFrame, x_range: list | None) -> pd.DataFrame:
+    if not x_range or "step" not in frame:
+        return frame
+    low, high = x_range
+    if low is not None:
+        frame = frame[frame["step"] >= low]
+    if high is not None:
+        frame = frame[frame["step"] <= high]
+    return frame
+
+
+def color_map(frame: pd.DataFrame) -> dict[str, str]:
+    """Colours of the series in `frame`. Gradio's plot fixes its colour domain when it (re)builds the
+    chart, and rebuilds on a new color_map but not on new data: sending the map of the series present
+    makes a series that appears later (the first validation, a compared run) visible."""
+    names = list(dict.fromkeys(frame["series"])) if "series" in frame else []
+    spare = iter(c for c in PALETTE * 4 if c not in {COLORS.get(n) for n in names})
+    return {n: COLORS.get(n) or next(spare, "#333333") for n in names}
+
+
+def _plot_update(frame: pd.DataFrame, **limits) -> dict:
+    return gr.update(value=frame, color_map=color_map(frame), **limits)
+
+
+def plots(reader: MetricsReader, smoothing: float, xmin, xmax, ymin, ymax) -> tuple[dict, dict, dict]:
+    """gr.update()s for the loss, total-loss and learning-rate plots."""
+    x_lim, y_lim = _limits(xmin, xmax), _limits(ymin, ymax)
+    train, val = reader.train, reader.val
+    losses = series_frame(train, val, ["loss_mel_ce", "loss_text_ce"], smoothing=smoothing, x_range=x_lim)
+    total = series_frame(train, val, ["loss_gpt_total"], smoothing=smoothing, x_range=x_lim)
+    lr = series_frame(train, val.iloc[0:0], ["lr"], x_range=x_lim)
+    return (_plot_update(losses, x_lim=x_lim, y_lim=y_lim), _plot_update(total, x_lim=x_lim, y_lim=y_lim),
+            _plot_update(lr, x_lim=x_lim))
+
+
+def compare_frame(ctx: AppContext, run_dirs: list[str], smoothing: float = 0.0) -> pd.DataFrame:
+    """The mel loss of several runs on one plot: a train and a val series per run."""
+    parts = []
+    for run_dir in run_dirs or []:
+        reader = watch(ctx).reader(run_dir)
+        frame = series_frame(reader.train, reader.val, ["loss_mel_ce"], smoothing=smoothing)
+        name = Path(run_dir).name
+        parts.append(frame.assign(series=frame["series"].str.replace("mel", name, regex=False)))
+    return pd.concat(parts, ignore_index=True) if parts else series_frame(pd.DataFrame(), pd.DataFrame(), [])
+
+
+def compare_choices(ctx: AppContext, run_dir: str | None) -> list[tuple[str, str]]:
+    """Runs of the same dataset as `run_dir` (the ones whose curves can be compared with it)."""
+    if not run_dir:
+        return []
+    dataset = Path(run_dir).parent.parent.name
+    return [(p.name, str(p.resolve())) for p in ctx.workspace.list_runs(dataset)]
+
+
+def view(ctx: AppContext, run_dir: str | None, smoothing: float, xmin, xmax, ymin, ymax) -> dict:
+    """Everything the section shows about one run, as plain values and gr.update()s by widget name."""
+    if not run_dir or not Path(run_dir, CONFIG_FILE).is_file():
+        empty = series_frame(pd.DataFrame(), pd.DataFrame(), [])
+        return dict(status="No run selected: save a configuration above, or pick a run.", banner="", warning="",
+                    log="", losses=empty, total=empty, lr=empty, alive=False, checkpoint_steps=())
+    status, reader = watch(ctx).status(run_dir)
+    losses, total, lr = plots(reader, smoothing, xmin, xmax, ymin, ymax)
+    warning = overfitting_warning(reader.train, reader.val) or ""
+    return dict(status=status_line(status), banner=banner(status), warning=f"⚠ {warning}" if warning else "",
+                log=log_tail(status.run_dir, lines=LOG_LINES), losses=losses, total=total, lr=lr,
+                alive=status.alive, checkpoint_steps=_checkpoint_signature(run_dir))
+
+
+def _checkpoint_signature(run_dir: str) -> tuple:
+    folder = Path(run_dir) / "checkpoints"
+    return tuple(sorted(p.name for p in folder.iterdir())) if folder.is_dir() else ()
+
+
+def start_handler(ctx: AppContext, run_dir: str | None, checkpoint: str | None = None, *, resume: bool = False) -> str:
+    """Train (continue from the latest checkpoint, if any, as `tortoise-studio train` does) or Resume
+    from the chosen checkpoint. Returns a message for the page."""
+    if not run_dir:
+        return "Pick a run first (or save a configuration above)."
+    if resume and not checkpoint:
+        return "Pick a checkpoint to resume from (the run has none yet?)."
+    try:
+        status = launch.start_run(Path(run_dir) / CONFIG_FILE, resume=checkpoint if resume else "latest")
+    except UserError as exc:
+        return f"**Not started**: {exc}"
+    where = f" from {Path(checkpoint).name}" if resume else ""
+    return f"Started {status.label}{where} (pid {status.pid}, {', '.join(status.devices) or 'cpu'})."
+
+
+def stop_handler(ctx: AppContext, run_dir: str | None) -> str:
+    if not run_dir:
+        return "Pick a run first."
+    try:
+        status = launch.stop_run(run_dir, wait=False)
+    except UserError as exc:
+        return f"**Not stopped**: {exc}"
+    return f"{status.label}: {status.message or status.state}"
+
+
+def tensorboard_handler(ctx: AppContext, run_dir: str | None) -> str:
+    if not run_dir:
+        return "Pick a run first."
+    url = watch(ctx).tensorboard(run_dir)
+    return f"TensorBoard for {Path(run_dir).name}: [{url}]({url}) (starts in a few seconds)"
+
+
+# ---- widgets and wiring -------------------------------------------------------------------------------
+
+def _plot(title: str, elem_id: str, y_title: str) -> gr.LinePlot:
+    return gr.LinePlot(series_frame(pd.DataFrame(), pd.DataFrame(), []), x="step", y="value", color="series",
+                       title=title, x_title="optimizer step", y_title=y_title, height=280,
+                       elem_id=elem_id)
+
+
+def build(ctx: AppContext) -> dict:
+    with gr.Row():
+        run = gr.Dropdown(label="Run", choices=[], value=None, elem_id="run-dropdown", scale=4,
+                          info="newest first, with its state")
+        refresh = gr.Button("↻ Refresh", elem_id="run-refresh", scale=1)
+    with gr.Row():
+        train = gr.Button("Train", variant="primary", elem_id="run-train")
+        stop = gr.Button("Stop", variant="stop", elem_id="run-stop")
+        checkpoint = gr.Dropdown(label="Checkpoint", choices=[], elem_id="run-checkpoint", scale=3,
+                                 info="latest first; Resume continues from it")
+        resume = gr.Button("Resume", elem_id="run-resume")
+    message = gr.Markdown(elem_id="run-message")
+    banner_md = gr.Markdown(elem_id="run-banner")
+    status = gr.Markdown(elem_id="run-status")
+    warning = gr.Markdown(elem_id="run-overfit")
+    with gr.Row():
+        losses = _plot("Text and mel loss (train and validation)", "run-loss-plot", "loss")
+        total = _plot("Total loss", "run-total-plot", "loss")
+    lr = _plot("Learning rate", "run-lr-plot", "lr")
+    with gr.Row():
+        smoothing = gr.Slider(0.0, 0.99, value=0.6, step=0.01, label="Smoothing (EMA, as TensorBoard)",
+                              elem_id="run-smoothing", scale=2)
+        xmin = gr.Number(0, label="x min (0 = auto)", elem_id="run-xmin", minimum=0)
+        xmax = gr.Number(0, label="x max", elem_id="run-xmax", minimum=0)
+        ymin = gr.Number(0, label="y min", elem_id="run-ymin")
+        ymax = gr.Number(0, label="y max", elem_id="run-ymax")
+    log = gr.Textbox(label="Log (last lines)", lines=10, max_lines=20, interactive=False, elem_id="run-log")
+    with gr.Row():
+        tensorboard = gr.Button("TensorBoard", elem_id="run-tensorboard")
+        tensorboard_link = gr.Markdown(elem_id="run-tensorboard-link")
+    with gr.Accordion("Compare runs", open=False, elem_id="run-compare-section"):
+        compare = gr.Dropdown(label="Runs of the same dataset", multiselect=True, choices=[], elem_id="run-compare")
+        compare_plot = _plot("Mel loss by run", "run-compare-plot", "mel loss")
+    timer = gr.Timer(TICK_SECONDS, active=False)
+    seen_checkpoints = gr.State(())
+
+    view_inputs = [run, smoothing, xmin, xmax, ymin, ymax]
+    view_outputs = [status, banner_md, warning, log, losses, total, lr, timer]
+
+    def show(run_dir, smoothing, xmin, xmax, ymin, ymax):
+        v = view(ctx, run_dir, smoothing, xmin, xmax, ymin, ymax)
+        return (v["status"], v["banner"], v["warning"], v["log"], v["losses"], v["total"], v["lr"],
+                gr.Timer(active=v["alive"])), v
+
+    def on_select(*values):
+        shown, v = show(*values)
+        run_dir = values[0]
+        checkpoints = checkpoint_choices(run_dir)
+        return (*shown, gr.update(choices=checkpoints, value=checkpoints[0][1] if checkpoints else None),
+                v["checkpoint_steps"], gr.update(choices=compare_choices(ctx, run_dir), value=[]))
+
+    def on_tick(seen, *values):
+        shown, v = show(*values)
+        if v["checkpoint_steps"] == tuple(seen):
+            return (*shown, gr.update(), seen)
+        checkpoints = checkpoint_choices(values[0])
+        return (*shown, gr.update(choices=checkpoints, value=checkpoints[0][1] if checkpoints else None),
+                v["checkpoint_steps"])
+
+    select_outputs = [*view_outputs, checkpoint, seen_checkpoints, compare]
+    run.change(on_select, view_inputs, select_outputs)
+    timer.tick(on_tick, [seen_checkpoints, *view_inputs], [*view_outputs, checkpoint, seen_checkpoints])
+    gr.on([smoothing.release, xmin.submit, xmax.submit, ymin.submit, ymax.submit],
+          lambda *v: show(*v)[0], view_inputs, view_outputs)
+
+    def on_refresh(current):
+        choices = run_choices(ctx)
+        values = [value for _, value in choices]
+        return gr.update(choices=choices, value=current if current in values else (values[0] if values else None))
+
+    # on page load (and on Refresh) list the runs again and keep, or pick, the newest one
+    gr.on(None, lambda: on_refresh(None), None, run)
+    refresh.click(on_refresh, run, run).then(on_select, view_inputs, select_outputs)
+
+    def after_action(note, *values):
+        shown, _ = show(*values)
+        return (note, *shown)
+
+    train.click(lambda r: start_handler(ctx, r), run, message).then(
+        after_action, [message, *view_inputs], [message, *view_outputs])
+    resume.click(lambda r, c: start_handler(ctx, r, c, resume=True), [run, checkpoint], message).then(
+        after_action, [message, *view_inputs], [message, *view_outputs])
+    stop.click(lambda r: stop_handler(ctx, r), run, message).then(
+        after_action, [message, *view_inputs], [message, *view_outputs])
+    tensorboard.click(lambda r: tensorboard_handler(ctx, r), run, tensorboard_link)
+    gr.on([compare.change, smoothing.release], lambda runs, s: _plot_update(compare_frame(ctx, runs, s)),
+          [compare, smoothing], compare_plot)
+    return {"run_dropdown": run, "checkpoint": checkpoint, "train": train, "stop": stop, "resume": resume,
+            "status": status, "banner": banner_md, "warning": warning, "log": log, "loss_plot": losses,
+            "total_plot": total, "lr_plot": lr, "smoothing": smoothing, "timer": timer, "compare": compare,
+            "compare_plot": compare_plot, "message": message, "tensorboard_link": tensorboard_link}

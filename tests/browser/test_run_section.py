@@ -1,0 +1,80 @@
+"""The Run section in a real browser: train a tiny model, watch its loss graph grow, stop it, reload."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from test_launch import make_dataset, tiny_config, write_run  # shared helpers of the launch tests
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PLOT = "#run-loss-plot"
+
+
+def status_text(page) -> str:
+    return page.locator("#run-status").inner_text()
+
+
+def plot_points(page) -> int:
+    """Vertices of the loss plot's visible lines as drawn by Vega (SVG paths: one M/L command per point).
+    Only stroked paths count: a line without a colour is data the user cannot see."""
+    paths = page.locator(f"{PLOT} .mark-line path")
+    total = 0
+    for i in range(paths.count()):
+        path = paths.nth(i)
+        if re.match(r"#|rgb", path.get_attribute("stroke") or ""):
+            total += len(re.findall(r"[ML]", path.get_attribute("d") or ""))
+    return total
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def test_train_watch_stop_and_reload(tmp_path, tortoise_voices, tiny_models, start_ui, page, screenshot_dir):
+    from tortoise_studio.workspace import Workspace
+    ws = Workspace.at(tmp_path / "ws").ensure()
+    make_dataset(ws, tortoise_voices)
+    # many epochs and no periodic checkpoint: the run lasts until we stop it, and its checkpoint comes from the stop
+    write_run(ws, "ds", "watched", tiny_config("ds", tiny_models, epochs=5000, save_every_epochs=5000))
+    server = start_ui(ws.root)
+
+    page.goto(server.url)
+    page.get_by_role("tab", name="Train").click()
+    dropdown = page.locator("#run-dropdown input")
+    wait_until(lambda: "ds/watched" in dropdown.input_value(), 30, "the run to be listed and selected")
+    assert "configured" in status_text(page) or "configured" in dropdown.input_value()
+
+    page.locator("#run-train").click()
+    wait_until(lambda: "running" in status_text(page), 60, "the run to be running")
+    counts = [wait_until(lambda: plot_points(page), 90, "the first points on the loss graph")]
+    for _ in range(2):  # at least two timer refreshes, each adding points
+        wait_until(lambda: plot_points(page) > counts[-1], 30, "the loss graph to gain points")
+        counts.append(plot_points(page))
+    assert counts[0] < counts[1] < counts[2]
+    page.screenshot(path=str(screenshot_dir / "run-section-training.png"), full_page=True)
+
+    page.locator("#run-stop").click()
+    wait_until(lambda: "stopped" in status_text(page), 120, "the run to stop")
+    status = status_text(page)
+    step = int(re.search(r"last checkpoint: step (\d+)", status).group(1))
+    assert step > 0
+    checkpoint = page.locator("#run-checkpoint input")
+    wait_until(lambda: f"step {step}" in checkpoint.input_value(), 20, "the stop's checkpoint in the resume list")
+    points = plot_points(page)
+
+    page.reload()
+    page.get_by_role("tab", name="Train").click()
+    wait_until(lambda: "ds/watched" in page.locator("#run-dropdown input").input_value(), 30, "the run after reload")
+    wait_until(lambda: "stopped" in status_text(page), 30, "the stopped state after reload")
+    wait_until(lambda: plot_points(page) >= points, 30, "the same graph after reload")
+    page.screenshot(path=str(screenshot_dir / "run-section-after-reload.png"), full_page=True)

@@ -1,0 +1,124 @@
+"""The Run section's handlers on synthetic run folders (real files: metrics.jsonl, train.yaml, checkpoints)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tortoise_studio.metrics import MetricsWriter
+from tortoise_studio.ui import run_section as rs
+from tortoise_studio.ui.context import AppContext
+
+
+def make_run(workspace, dataset: str, run: str, *, steps: int = 30, events=(), val_mel=None, mtime=None):
+    run_dir = workspace.run_dir(dataset, run)
+    run_dir.mkdir(parents=True)
+    (run_dir / "train.yaml").write_text(f"dataset: {dataset}\n")
+    with MetricsWriter(run_dir / "metrics.jsonl") as w:
+        w.event("start", step=0, steps_total=100)
+        for s in range(1, steps + 1):
+            w.train(step=s, epoch=s / 10, samples=4 * s, lr=1e-5, grad_norm=1.0, sec_per_step=0.5,
+                    losses={"loss_text_ce": 4.0, "loss_mel_ce": 3.0 - s * 0.01, "loss_gpt_total": 3.04 - s * 0.01})
+            if val_mel and s % 10 == 0:
+                w.val(step=s, epoch=s / 10, losses={"loss_text_ce": 4.1, "loss_mel_ce": val_mel[s // 10 - 1],
+                                                    "loss_gpt_total": 3.0})
+        for name, fields in events:
+            w.event(name, **fields)
+    if mtime is not None:
+        os.utime(run_dir / "train.yaml", (mtime, mtime))
+    return run_dir
+
+
+def make_checkpoint(run_dir, step: int, mel: float):
+    folder = run_dir / "checkpoints" / str(step)
+    folder.mkdir(parents=True)
+    (folder / "model.pth").write_bytes(b"x")
+    (folder / "state.pth").write_bytes(b"x")
+    (folder / "meta.json").write_text(json.dumps({"step": step, "epoch": step / 10, "time": "2025-01-01T00:00:00",
+                                                  "losses": {"loss_mel_ce": mel, "loss_text_ce": 4.0}}))
+
+
+@pytest.fixture
+def ctx(workspace):
+    return AppContext(workspace)
+
+
+def test_run_list_newest_first_with_state_and_saved_run_selected(ctx, workspace):
+    old = make_run(workspace, "alice", "first", events=[("stop", {"step": 30})], mtime=time.time() - 100)
+    new = make_run(workspace, "alice", "second", events=[("error", {"step": 3, "message": "CUDA out of memory"})])
+    choices = rs.run_choices(ctx)
+    assert choices == [("alice/second — failed", str(new)), ("alice/first — stopped", str(old))]
+    update = rs.select_run_handler(ctx)(str(old / "train.yaml"))
+    assert update["value"] == str(old) and update["choices"] == choices
+
+
+def test_view_of_a_failed_run_shows_banner_status_and_log(ctx, workspace):
+    run_dir = make_run(workspace, "alice", "r1", steps=12, events=[("checkpoint", {"step": 10}),
+                                                                  ("error", {"step": 12, "message": "CUDA out of memory"})])
+    (run_dir / "train.log").write_text("step 11\nstep 12\nRuntimeError: CUDA out of memory\n")
+    v = rs.view(ctx, str(run_dir), 0.0, 0, 0, 0, 0)
+    assert "failed" in v["status"] and "step 12/100" in v["status"] and "last checkpoint: step 10" in v["status"]
+    assert "Training failed" in v["banner"] and "CUDA out of memory" in v["banner"]
+    assert "RuntimeError: CUDA out of memory" in v["log"]
+    assert v["alive"] is False
+    losses = v["losses"]["value"]
+    assert set(losses["series"]) == {"train mel", "train text"}
+    assert losses[losses["series"] == "train mel"]["step"].tolist() == list(range(1, 13))
+
+
+def test_overfitting_warning_reaches_the_page(ctx, workspace):
+    run_dir = make_run(workspace, "alice", "r1", steps=50, val_mel=[2.0, 1.8, 1.9, 2.0, 2.1])
+    v = rs.view(ctx, str(run_dir), 0.0, 0, 0, 0, 0)
+    assert v["warning"].startswith("⚠ Possible overfitting")
+    assert set(v["losses"]["value"]["series"]) == {"train mel", "train text", "val mel", "val text"}
+
+
+def test_checkpoints_latest_first_with_losses(ctx, workspace):
+    run_dir = make_run(workspace, "alice", "r1")
+    make_checkpoint(run_dir, 10, 2.9)
+    make_checkpoint(run_dir, 20, 2.8)
+    (run_dir / "checkpoints" / "30.tmp").mkdir()  # an unfinished one is never offered
+    choices = rs.checkpoint_choices(str(run_dir))
+    assert choices == [("step 20 · epoch 2.00 · mel 2.8000 · text 4.0000", str(run_dir / "checkpoints" / "20")),
+                       ("step 10 · epoch 1.00 · mel 2.9000 · text 4.0000", str(run_dir / "checkpoints" / "10"))]
+
+
+def test_series_frame_smooths_train_only_and_respects_range():
+    train = pd.DataFrame({"step": np.arange(1, 101), "loss_mel_ce": np.where(np.arange(100) % 2, 1.0, 3.0)})
+    val = pd.DataFrame({"step": [50, 100], "loss_mel_ce": [2.5, 2.4]})
+    raw = rs.series_frame(train, val, ["loss_mel_ce"], smoothing=0.0)
+    smooth = rs.series_frame(train, val, ["loss_mel_ce"], smoothing=0.9)
+    assert raw[raw.series == "train mel"]["value"].std() > 0.9
+    assert smooth[smooth.series == "train mel"]["value"].iloc[20:].std() < 0.2
+    assert smooth[smooth.series == "val mel"]["value"].tolist() == [2.5, 2.4]
+    window = rs.series_frame(train, val, ["loss_mel_ce"], x_range=[40, 60])
+    assert window["step"].min() == 40 and window["step"].max() == 60
+    assert rs._limits(0, 0) is None and rs._limits(10, 0) == [10, None]
+
+
+def test_compare_overlays_runs_of_the_same_dataset(ctx, workspace):
+    a = make_run(workspace, "alice", "a", steps=10)
+    b = make_run(workspace, "alice", "b", steps=20)
+    make_run(workspace, "bob", "c", steps=5)
+    assert sorted(value for _, value in rs.compare_choices(ctx, str(a))) == sorted([str(a), str(b)])
+    frame = rs.compare_frame(ctx, [str(a), str(b)])
+    assert frame.groupby("series")["step"].max().to_dict() == {"train a": 10, "train b": 20}
+
+
+def test_actions_without_a_run_say_so(ctx):
+    assert "Pick a run" in rs.start_handler(ctx, None)
+    assert "Pick a run" in rs.stop_handler(ctx, None)
+    assert "No run selected" in rs.view(ctx, None, 0, 0, 0, 0, 0)["status"]
+
+
+def test_section_builds_inside_the_app(ctx):
+    from tortoise_studio.ui.app import build_app
+    app = build_app(ctx)
+    ids = {block.elem_id for block in app.blocks.values() if getattr(block, "elem_id", None)}
+    assert {"run-dropdown", "run-train", "run-stop", "run-resume", "run-checkpoint", "run-loss-plot",
+            "run-lr-plot", "run-total-plot", "run-tensorboard", "run-compare"} <= ids
