@@ -179,3 +179,27 @@ def test_foreground_train_forwards_ctrl_c_as_a_graceful_stop(space, tiny_models,
     assert "stopping: the run saves a checkpoint first" in printed
     assert f"stopped at step {status.step}" in printed  # the trainer's own output reached the terminal
     assert f"stopped at step {status.step}" in (config.parent / "console.log").read_text()
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_machines_meet_at_the_rendezvous_endpoint(space, tiny_models, one_process):
+    """Two "machines" on this one (node 0 and node 1 sharing the run folder, as over NFS): the same
+    trajectory as one process doing both micro-batches."""
+    config = write_run(space, "ds", "two machines", tiny_config("ds", tiny_models, nodes=2, max_steps=STEPS))
+    endpoint = f"127.0.0.1:{_free_port()}"
+    node1 = start_run(config, node_rank=1, rdzv_endpoint=endpoint)  # the same run's other part: no conflict
+    assert (config.parent / "run.node1.pid").is_file() and node1.pid is not None
+    _train(config, node_rank=0, rdzv_endpoint=endpoint)
+    node1_info = read_pid_file(config.parent, "run.node1.pid")
+    wait_for(lambda: not node1_info.alive(), 60, "node 1 to finish")
+    argv = read_pid_file(config.parent).argv
+    assert "--nnodes=2" in argv and f"--rdzv-endpoint={endpoint}" in argv and "--node-rank=0" in argv
+    assert "--node-rank=1" in node1_info.argv
+    _assert_same_losses(_losses(one_process), _losses(config.parent), range(1, STEPS + 1))
+    assert run_status(config.parent).state == "done"

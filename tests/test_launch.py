@@ -292,9 +292,9 @@ def test_gpu_runs_on_other_devices_do_not_conflict(ready_workspace, tiny_models,
     busy = write_run(ws, "ds", "busy", tiny_config("ds", tiny_models)).parent
     write_pid_file(busy, _pid_info(sleeper, devices=["cuda:0", "cuda:1"]))
     second = write_run(ws, "ds", "second", tiny_config("ds", tiny_models)).parent
-    launch._refuse_conflicts(ws, second, ["cuda:2", "cuda:3"], force=False)  # disjoint: allowed
+    launch._refuse_conflicts(ws, second, ["cuda:2", "cuda:3"], node_rank=0, force=False)  # disjoint: allowed
     with pytest.raises(UserError, match="cuda:1"):
-        launch._refuse_conflicts(ws, second, ["cuda:1", "cuda:2"], force=False)
+        launch._refuse_conflicts(ws, second, ["cuda:1", "cuda:2"], node_rank=0, force=False)
 
 
 def test_a_bad_configuration_is_refused_before_anything_starts(ready_workspace, tiny_models, capsys):
@@ -303,3 +303,16 @@ def test_a_bad_configuration_is_refused_before_anything_starts(ready_workspace, 
     assert "batch_size" in capsys.readouterr().err
     assert not (bad.parent / "run.pid").exists()
     assert cli_main(["train", str(bad.parent / "missing.yaml")]) == 2
+
+
+def test_run_manager_reads_each_run_incrementally(workspace, run_dir):
+    from tortoise_studio.launch import RunManager
+    manager = RunManager(workspace)
+    with MetricsWriter(run_dir / "metrics.jsonl") as writer:
+        writer.event("start", step=0, steps_total=10)
+        writer.event("done", step=10)
+    assert [(s.label, s.state) for s in manager.list()] == [("ds/r1", "done")]
+    reader = manager._readers[run_dir.resolve()]
+    parsed = reader.rows_parsed
+    assert manager.status(run_dir).state == "done"
+    assert reader.rows_parsed == parsed  # nothing new: nothing parsed again

@@ -15,7 +15,7 @@ from tortoise_studio.errors import UserError
 from tortoise_studio.latents import MAX_CLIPS, voice_clips
 from tortoise_studio.results import list_results, read_sidecar, save_speech
 from tortoise_studio.synth import (PRESETS, GenerationSettings, ModelFile, Speech, autoregressive_choices,
-                                   split_text)
+                                   parse_overrides, split_text)
 
 
 def test_presets_are_tortoises_own():
@@ -36,6 +36,17 @@ def test_presets_are_tortoises_own():
 def test_bad_setting_names_the_field(field, value):
     with pytest.raises(UserError, match=f"^{field}: "):
         GenerationSettings(**{field: value}).validate()
+
+
+def test_set_overrides_are_typed_and_checked():
+    assert parse_overrides(["candidates=4", "kv_cache=false", "top_p=0.5", "batch_size=auto", "cond_free=yes"]) == \
+        {"candidates": 4, "kv_cache": False, "top_p": 0.5, "batch_size": None, "cond_free": True}
+    with pytest.raises(UserError, match="^--set 'speed=2': expected KEY=VALUE"):
+        parse_overrides(["speed=2"])
+    with pytest.raises(UserError, match="^--set candidates: 'many' is not a valid int"):
+        parse_overrides(["candidates=many"])
+    with pytest.raises(UserError, match="^--set kv_cache: 'maybe'"):
+        parse_overrides(["kv_cache=maybe"])
 
 
 def test_split_text_keeps_short_text_whole_and_splits_long_text():
@@ -77,13 +88,18 @@ def test_autoregressive_choices_list_base_finetunes_and_checkpoints_latest_first
     run = workspace.run_dir("ds", "r1")
     run.mkdir(parents=True)
     (run / "train.yaml").write_text("dataset: ds\n")
-    for step in ("100", "2000", "300"):
-        (run / "checkpoints" / step).mkdir(parents=True)
-        (run / "checkpoints" / step / "model.pth").write_bytes(b"x")
+    for step in (100, 2000, 300):
+        folder = run / "checkpoints" / str(step)
+        folder.mkdir(parents=True)
+        for name in ("model.pth", "state.pth"):
+            (folder / name).write_bytes(b"x")
+        (folder / "meta.json").write_text(json.dumps({"step": step, "epoch": step / 100}))
+    (run / "checkpoints" / "400").mkdir()  # incomplete: no files yet
     choices = autoregressive_choices(workspace)
     assert choices[0] == ("base (models folder)", "")
     assert choices[1] == ("fine-tune: mine", str(workspace.finetunes / "mine.pth"))
-    assert [label for label, _ in choices[2:]] == ["ds/r1 step 2000", "ds/r1 step 300", "ds/r1 step 100"]
+    assert [label.split(" (")[0] for label, _ in choices[2:]] == ["ds/r1 step 2000", "ds/r1 step 300", "ds/r1 step 100"]
+    assert choices[2][1] == str(run / "checkpoints" / "2000" / "model.pth")
 
 
 def _speech(workspace, real_clips, audio) -> Speech:

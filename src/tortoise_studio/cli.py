@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["ultra_fast", "fast", "standard", "high_quality"])
     p.add_argument("--seed", metavar="N", type=int, default=0)
     p.add_argument("--out", metavar="FILE", default=None)
+    p.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+                   help="override a generation setting of the preset, e.g. candidates=4, temperature=0.6, "
+                        "kv_cache=false; repeatable")
 
     p = commands.add_parser("models", help="check model files: `models check [DIR]`")
     p.add_argument("action", choices=["check"])

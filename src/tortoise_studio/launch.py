@@ -24,8 +24,8 @@ from typing import Iterator, Sequence
 
 from . import process
 from .errors import UserError
-from .runs import (CONFIG_FILE, read_pid_file, LAUNCH_MARK, PidInfo, RunStatus, console_log_name, find_run_dir, list_runs,
-                   local_pid_files, log_tail, metrics_reader, run_status, write_pid_file)
+from .runs import (CONFIG_FILE, LAUNCH_MARK, PidInfo, RunStatus, console_log_name, find_run_dir, list_runs,
+                   local_pid_files, log_tail, metrics_reader, read_pid_file, run_status, write_pid_file)
 from .workspace import Workspace
 
 __all__ = ["RunStatus", "run_status", "list_runs", "build_argv", "start_run", "run_foreground", "stop_run",
@@ -122,7 +122,7 @@ def start_run(config_path: str | os.PathLike, *, resume: str = "latest", overrid
     if not detach:
         run_foreground(config_path, resume=resume, overrides=overrides, force=force, processes=processes,
                        nnodes=nnodes, node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, env=env)
-        return run_status(Path(config_path).resolve().parent)
+        return run_status(_config_file(config_path).parent)
     proc, run_dir, _ = _launch(config_path, resume=resume, overrides=overrides, force=force, processes=processes,
                                nnodes=nnodes, node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, env=env)
     # Reap the child when it ends, so a long-lived UI never keeps zombies (and never reports one as alive).
@@ -180,12 +180,7 @@ def _launch(config_path, *, resume, overrides, force, processes, nnodes, node_ra
 def _load(config_path, overrides: Sequence[str]):
     """The configuration as the trainer will see it; its errors stop the launch here, with the file named."""
     from .config import apply_overrides, check_config, load_config, workspace_for_config
-    path = Path(config_path).expanduser()
-    if path.is_dir():
-        path = path / CONFIG_FILE
-    if not path.is_file():
-        raise UserError(f"{config_path}: no such configuration file")
-    path = path.resolve()
+    path = _config_file(config_path)
     workspace = workspace_for_config(path)
     try:
         cfg = apply_overrides(load_config(path), list(overrides))
@@ -193,6 +188,16 @@ def _load(config_path, overrides: Sequence[str]):
     except UserError as exc:
         raise UserError(f"{path}: {exc}" if str(path) not in str(exc) else str(exc)) from exc
     return path, cfg, workspace
+
+
+def _config_file(config_path: str | os.PathLike) -> Path:
+    """The configuration file, given it or its run folder; the run folder is the file's folder."""
+    path = Path(config_path).expanduser()
+    if path.is_dir():
+        path = path / CONFIG_FILE
+    if not path.is_file():
+        raise UserError(f"{config_path}: no such configuration file")
+    return path.resolve()
 
 
 @contextmanager
@@ -214,9 +219,11 @@ def _refuse_conflicts(workspace: Workspace, run_dir: Path, devices: list[str], *
             if not info.alive():
                 continue
             label = f"{other_dir.parent.parent.name}/{other_dir.name}"
-            if other_dir == run_dir and info.node_rank == node_rank:
-                raise UserError(f"{label} is already running (pid {info.pid}); stop it first: "
-                                f"tortoise-studio stop {str(other_dir)!r}")
+            if other_dir == run_dir:
+                if info.node_rank == node_rank:
+                    raise UserError(f"{label} is already running (pid {info.pid}); stop it first: "
+                                    f"tortoise-studio stop {str(other_dir)!r}")
+                continue  # another machine's part of this same run (tried out on one machine)
             shared = sorted(set(devices) & set(info.devices))
             if shared and not force:
                 raise UserError(f"{label} is running on {', '.join(shared)} (pid {info.pid}); stop it first, "

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -400,19 +400,43 @@ def _seed_everything(seed: int) -> None:
 
 
 def autoregressive_choices(workspace: Workspace) -> list[tuple[str, str]]:
-    """(label, path) for every autoregressive model: the base ("" = models folder's), fine-tunes, run checkpoints."""
+    """(label, path) of every autoregressive model: the base ("" = the models folder's), fine-tunes, and the
+    complete checkpoints of every run, latest first."""
+    from .checkpoints import list_checkpoints
     choices = [("base (models folder)", "")]
     if workspace.finetunes.is_dir():
         choices += [(f"fine-tune: {p.stem}", str(p)) for p in sorted(workspace.finetunes.glob("*.pth"))]
     for run in workspace.list_runs():
-        checkpoints = [p for p in (run / "checkpoints").glob("*/model.pth")]
-        for p in sorted(checkpoints, key=lambda p: _step(p.parent.name), reverse=True):
-            choices.append((f"{run.parent.parent.name}/{run.name} step {p.parent.name}", str(p)))
+        choices += [(f"{run.parent.parent.name}/{run.name} {c.label}", str(c.model_path))
+                    for c in list_checkpoints(run)]
     return choices
 
 
-def _step(name: str) -> int:
-    return int(name) if name.isdigit() else -1
+_OVERRIDABLE = {f.name: f.type for f in fields(GenerationSettings) if f.name not in ("preset", "seed")}
+_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """`--set KEY=VALUE` pairs -> typed GenerationSettings fields (preset and seed have their own options)."""
+    values = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key, text = key.strip(), text.strip()
+        if not sep or key not in _OVERRIDABLE:
+            raise UserError(f"--set {pair!r}: expected KEY=VALUE with KEY one of {', '.join(_OVERRIDABLE)}")
+        kind = _OVERRIDABLE[key]
+        try:
+            if kind == "bool":
+                if text.lower() not in _TRUE | _FALSE:
+                    raise ValueError
+                values[key] = text.lower() in _TRUE
+            elif kind == "int | None":
+                values[key] = None if text.lower() in ("none", "auto", "") else int(text)
+            else:
+                values[key] = int(text) if kind == "int" else float(text)
+        except ValueError:
+            raise UserError(f"--set {key}: {text!r} is not a valid {kind}") from None
+    return values
 
 
 def generate_command(args: argparse.Namespace, workspace: Workspace) -> int:
@@ -422,7 +446,8 @@ def generate_command(args: argparse.Namespace, workspace: Workspace) -> int:
 
     user_settings = load_settings(workspace)
     models_dir = Path(args.models_dir).expanduser() if args.models_dir else user_settings.models_path(workspace)
-    settings = GenerationSettings.from_preset(args.preset, seed=args.seed)
+    overrides = parse_overrides(getattr(args, "overrides", None) or [])
+    settings = GenerationSettings.from_preset(args.preset, seed=args.seed, **overrides)
     synth = Synthesizer(workspace, device=user_settings.device)
 
     def show(progress: Progress) -> None:

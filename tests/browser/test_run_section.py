@@ -45,8 +45,16 @@ def test_train_watch_stop_and_reload(tmp_path, tortoise_voices, tiny_models, sta
     ws = Workspace.at(tmp_path / "ws").ensure()
     make_dataset(ws, tortoise_voices)
     # many epochs and no periodic checkpoint: the run lasts until we stop it, and its checkpoint comes from the stop
-    write_run(ws, "ds", "watched", tiny_config("ds", tiny_models, epochs=5000, save_every_epochs=5000))
+    run_dir = write_run(ws, "ds", "watched", tiny_config("ds", tiny_models, epochs=5000, save_every_epochs=5000)).parent
     server = start_ui(ws.root)
+    try:
+        watch_run(server, page, screenshot_dir)
+    finally:  # never leave a trainer behind, whatever failed
+        from tortoise_studio.launch import stop_run
+        stop_run(run_dir, timeout=20)
+
+
+def watch_run(server, page, screenshot_dir):
 
     page.goto(server.url)
     page.get_by_role("tab", name="Train").click()

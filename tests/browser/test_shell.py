@@ -4,7 +4,7 @@
 def test_settings_tab_shows_models_table(start_ui, page, tmp_path, tiny_models):
     server = start_ui(tmp_path / "ws")
     page.goto(server.url)
-    assert page.title() == "Tortoise Studio"
+    page.wait_for_function("document.title === 'Tortoise Studio'")  # Gradio sets the title from JavaScript
     page.get_by_role("tab", name="Settings").click()
     page.locator("#settings-models-dir textarea, #settings-models-dir input").first.fill(str(tiny_models))
     page.get_by_role("button", name="Save Settings").click()

@@ -92,8 +92,20 @@ def _build(kind: str) -> nn.Module:
         from tortoise.models.vocoder import UnivNetGenerator
         with quiet_weight_norm():
             return UnivNetGenerator(**sizes)
+    return _tiny_dvae(sizes)
+
+
+def _tiny_dvae(sizes: dict) -> nn.Module:
+    """A random DVAE whose codes still follow the mel: with default init every frame maps to one or two codes
+    (the encoder's output is dominated by its last bias, the codebook's norms decide). Zeroing that bias and
+    shrinking the codebook makes the nearest code depend on the direction of each frame's encoding instead."""
     from .dvae import DiscreteVAE
-    return DiscreteVAE(**sizes)
+    model = DiscreteVAE(**sizes)
+    with torch.no_grad():
+        model.encoder[-1].bias.zero_()
+        model.codebook.embed.mul_(0.1)
+        model.codebook.embed_avg.copy_(model.codebook.embed)
+    return model
 
 
 def _save(obj, path: Path) -> None:

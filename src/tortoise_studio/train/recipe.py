@@ -226,6 +226,20 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         checkpointing.restore_rng_states(state["rng"])
         self.step = int(state["step"])
+        self._apply_hyperparameters()
+
+    def _apply_hyperparameters(self) -> None:
+        """The configuration's lr, betas and weight decay over the restored ones (they differ only after
+        a --force resume with changed settings; otherwise this recomputes the very same values)."""
+        cfg = self.cfg
+        self.scheduler.base_lrs = [cfg.learning_rate for _ in self.optimizer.param_groups]
+        multipliers = [f(self.scheduler.last_epoch) for f in self.scheduler.lr_lambdas]
+        for group, decay, multiplier in zip(self.optimizer.param_groups, (cfg.optimizer.weight_decay, 0.0), multipliers):
+            group["initial_lr"] = cfg.learning_rate
+            group["lr"] = cfg.learning_rate * multiplier
+            group["betas"] = tuple(cfg.optimizer.betas)
+            group["weight_decay"] = decay
+        self.scheduler._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
     # ------------------------------------------------------------------ the loop
 

@@ -26,11 +26,12 @@ def model_id(backend: str, model: str) -> str:
 
 
 def load_transcriber(backend: str = DEFAULT_BACKEND, model: str = "base", *, device: str = "auto",
-                     cpu_threads: int = 0) -> Transcriber:
+                     cpu_threads: int = 0, decode_options: dict | None = None) -> Transcriber:
     """Load `model` (a name such as "base" or a local path) with `backend`.
 
     Raises UserError naming the backend/model when the backend is unknown, the path is missing, or a
     named model is neither cached nor downloadable (offline): the message says to pass a local path.
+    `decode_options` (openai-whisper only) go to its transcribe, e.g. {"temperature": 0.0}.
     """
     if backend not in BACKENDS:
         raise UserError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}")
@@ -43,7 +44,7 @@ def load_transcriber(backend: str = DEFAULT_BACKEND, model: str = "base", *, dev
         from .faster import FasterWhisperTranscriber
         return FasterWhisperTranscriber.load(model, device=device, cpu_threads=cpu_threads)
     from .openai import OpenAIWhisperTranscriber
-    return OpenAIWhisperTranscriber.load(model, device=device)
+    return OpenAIWhisperTranscriber.load(model, device=device, decode_options=decode_options)
 
 
 def not_available_message(backend: str, model: str, exc: BaseException) -> str:

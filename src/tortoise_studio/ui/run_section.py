@@ -209,7 +209,20 @@ def color_map(frame: pd.DataFrame) -> dict[str, str]:
 
 
 def _plot_update(frame: pd.DataFrame, **limits) -> dict:
-    return gr.update(value=frame, color_map=color_map(frame), **limits)
+    return gr.update(value=_with_all_series(frame), **limits)
+
+
+def _with_all_series(frame: pd.DataFrame) -> pd.DataFrame:
+    """Gradio's plot fixes its colour domain when it first draws, and does not widen it for new data:
+    give every series of COLORS one point from the start (a one-point line draws nothing), so a
+    validation series that appears later gets its colour."""
+    if frame.empty:
+        return frame
+    missing = [n for n in COLORS if n not in set(frame["series"])]
+    first = frame.iloc[0]
+    filler = pd.DataFrame({"step": [first["step"]] * len(missing), "value": [first["value"]] * len(missing),
+                           "series": missing})
+    return pd.concat([frame, filler], ignore_index=True)
 
 
 def plots(reader: MetricsReader, smoothing: float, xmin, xmax, ymin, ymax) -> tuple[dict, dict, dict]:
@@ -295,9 +308,9 @@ def tensorboard_handler(ctx: AppContext, run_dir: str | None) -> str:
 
 # ---- widgets and wiring -------------------------------------------------------------------------------
 
-def _plot(title: str, elem_id: str, y_title: str) -> gr.LinePlot:
-    return gr.LinePlot(series_frame(pd.DataFrame(), pd.DataFrame(), []), x="step", y="value", color="series",
-                       title=title, x_title="optimizer step", y_title=y_title, height=280,
+def _plot(title: str, elem_id: str, y_title: str, colors: dict | None = COLORS) -> gr.LinePlot:
+    # no initial value: the chart is first drawn with real data (see _with_all_series)
+    return gr.LinePlot(None, x="step", y="value", color="series", color_map=colors, title=title, x_title="optimizer step", y_title=y_title, height=280,
                        elem_id=elem_id)
 
 
@@ -333,7 +346,7 @@ def build(ctx: AppContext) -> dict:
         tensorboard_link = gr.Markdown(elem_id="run-tensorboard-link")
     with gr.Accordion("Compare runs", open=False, elem_id="run-compare-section"):
         compare = gr.Dropdown(label="Runs of the same dataset", multiselect=True, choices=[], elem_id="run-compare")
-        compare_plot = _plot("Mel loss by run", "run-compare-plot", "mel loss")
+        compare_plot = _plot("Mel loss by run", "run-compare-plot", "mel loss", colors=None)
     timer = gr.Timer(TICK_SECONDS, active=False)
     seen_checkpoints = gr.State(())
 
@@ -386,7 +399,7 @@ def build(ctx: AppContext) -> dict:
     stop.click(lambda r: stop_handler(ctx, r), run, message).then(
         after_action, [message, *view_inputs], [message, *view_outputs])
     tensorboard.click(lambda r: tensorboard_handler(ctx, r), run, tensorboard_link)
-    gr.on([compare.change, smoothing.release], lambda runs, s: _plot_update(compare_frame(ctx, runs, s)),
+    gr.on([compare.change, smoothing.release], lambda runs, s: gr.update(value=compare_frame(ctx, runs, s)),
           [compare, smoothing], compare_plot)
     return {"run_dropdown": run, "checkpoint": checkpoint, "train": train, "stop": stop, "resume": resume,
             "status": status, "banner": banner_md, "warning": warning, "log": log, "loss_plot": losses,

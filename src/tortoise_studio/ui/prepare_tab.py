@@ -1,0 +1,215 @@
+"""Prepare tab: add recordings to a voice, transcribe and slice it into a dataset, proofread the clips."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from ..dataset import (ClipRow, PrepareOptions, PrepareReport, load_clip_table, prepare_all_voices,
+                       prepare_dataset, save_clip_table)
+from ..dataset.uploads import add_recordings
+from ..errors import UserError
+from ..transcribe import BACKENDS
+from .context import AppContext
+
+CLIP_COLUMNS = ["clip", "seconds", "text", "split"]
+SKIPPED_COLUMNS = ["file", "clip", "reason"]
+HISTOGRAM_BINS = list(range(0, 13))  # whole seconds, 0 to 12 (clips are at most 11.6 s)
+
+
+def voice_choices(ctx: AppContext) -> list[str]:
+    return ctx.workspace.list_voices()
+
+
+def add_files_handler(ctx: AppContext, files: list[str] | None, new_voice: str, voice: str | None):
+    """Copy uploads into the named new voice (or the selected one); returns status and the voice dropdown."""
+    target = (new_voice or "").strip() or (voice or "")
+    try:
+        if not target:
+            raise UserError("voice: type a new voice name or choose a voice to add the files to")
+        copied = add_recordings(ctx.workspace, target, list(files or []))
+    except UserError as exc:
+        return f"**Not added:** {exc}", gr.update()
+    names = ", ".join(p.name for p in copied)
+    return (f"Added {len(copied)} file(s) to voice **{target}**: {names}",
+            gr.update(choices=voice_choices(ctx), value=target))
+
+
+def options_from(backend: str, model: str, language: str, fraction: float, seed: float, trim: bool,
+                 redo: bool) -> PrepareOptions:
+    return PrepareOptions(backend=backend, model=(model or "").strip(), language=(language or "").strip() or None,
+                          validation_fraction=float(fraction), seed=int(seed), trim_silence=bool(trim), redo=bool(redo))
+
+
+def prepare_handler(ctx: AppContext, voice: str | None, backend: str, model: str, language: str, fraction: float,
+                    seed: float, trim: bool, redo: bool, progress=None):
+    """Prepare one voice; returns (status, summary, histogram, skipped, clip table). Errors go to the status."""
+    try:
+        if not voice:
+            raise UserError("voice: choose a voice to prepare")
+        options = options_from(backend, model, language, fraction, seed, trim, redo)
+        report = prepare_dataset(ctx.workspace, voice, options, progress=_progress_adapter(progress))
+    except UserError as exc:
+        return (f"**Prepare failed:** {exc}",) + _empty_results()
+    except Exception as exc:  # noqa: BLE001 - anything unexpected must still reach the page
+        return (f"**Prepare failed:** {type(exc).__name__}: {exc}",) + _empty_results()
+    return (f"Prepared **{voice}** into `{report.dataset_dir}`.",) + report_views(ctx, report)
+
+
+def prepare_all_handler(ctx: AppContext, backend: str, model: str, language: str, fraction: float, seed: float,
+                        trim: bool, redo: bool, progress=None):
+    try:
+        options = options_from(backend, model, language, fraction, seed, trim, redo)
+        results = prepare_all_voices(ctx.workspace, options, progress=_progress_adapter(progress))
+    except UserError as exc:
+        return (f"**Prepare all failed:** {exc}",) + _empty_results()
+    lines = []
+    for voice, result in results.items():
+        if isinstance(result, PrepareReport):
+            lines.append(f"- **{voice}**: {result.clips} clips, {result.total_minutes:.1f} min")
+        else:
+            lines.append(f"- **{voice}**: failed: {result}")
+    last = next((r for r in reversed(list(results.values())) if isinstance(r, PrepareReport)), None)
+    views = report_views(ctx, last) if last else _empty_results()
+    return ("Prepared all voices:\n" + "\n".join(lines),) + views
+
+
+def report_views(ctx: AppContext, report: PrepareReport):
+    summary = (f"**{report.clips} clips** ({report.train_clips} train, {report.validation_clips} validation), "
+               f"**{report.total_minutes:.2f} minutes** from {report.files_used} of {report.source_files} files; "
+               f"{len(report.skipped)} skipped."
+               + (f" Previous dataset kept in `{report.backup}/`." if report.backup else ""))
+    skipped = pd.DataFrame([[s.get("file", ""), s.get("clip", ""), s.get("reason", "")] for s in report.skipped],
+                           columns=SKIPPED_COLUMNS)
+    return summary, duration_histogram(list(report.clip_seconds.values())), skipped, clip_table(ctx, report.dataset)
+
+
+def duration_histogram(seconds: list[float]) -> pd.DataFrame:
+    counts = pd.cut(pd.Series(seconds, dtype=float), HISTOGRAM_BINS, right=False).value_counts(sort=False)
+    return pd.DataFrame({"seconds": [f"{int(b.left)}-{int(b.right)}" for b in counts.index],
+                         "clips": counts.values.astype(int)})
+
+
+def clip_table(ctx: AppContext, dataset: str | None) -> pd.DataFrame:
+    if not dataset:
+        return pd.DataFrame(columns=CLIP_COLUMNS)
+    rows = load_clip_table(ctx.workspace.dataset_dir(dataset))
+    return pd.DataFrame([[r.clip, r.seconds, r.text, r.split] for r in rows], columns=CLIP_COLUMNS)
+
+
+def load_table_handler(ctx: AppContext, voice: str | None):
+    try:
+        return clip_table(ctx, voice), ""
+    except UserError as exc:
+        return pd.DataFrame(columns=CLIP_COLUMNS), f"**Could not read the clips:** {exc}"
+
+
+def save_table_handler(ctx: AppContext, voice: str | None, table: pd.DataFrame):
+    """Save edited texts and splits ("train", "validation" or "drop") back to train.txt / validation.txt."""
+    try:
+        if not voice:
+            raise UserError("voice: choose the voice whose clips to save")
+        rows = [ClipRow(str(r["clip"]), float(r["seconds"] or 0), str(r["text"]), str(r["split"]).strip().lower())
+                for _, r in table.iterrows() if str(r["clip"]).strip()]
+        backup = save_clip_table(ctx.workspace.dataset_dir(voice), rows)
+    except UserError as exc:
+        return f"**Not saved:** {exc}", gr.update()
+    kept = f" (previous lists kept in `{backup.name}/`)" if backup else ""
+    return f"Saved the clip list{kept}.", clip_table(ctx, voice)
+
+
+def select_clip_handler(ctx: AppContext, voice: str | None, table: pd.DataFrame, evt: gr.SelectData):
+    """The selected row's clip, for the player."""
+    if not voice or evt.index is None:
+        return None
+    row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+    if row >= len(table):
+        return None
+    path = ctx.workspace.dataset_dir(voice) / str(table.iloc[row]["clip"])
+    return str(path) if path.is_file() else None
+
+
+def _progress_adapter(progress):
+    if progress is None:
+        return None
+
+    def report(update) -> None:
+        fraction = update.done / update.total if update.total else 1.0
+        progress(fraction, desc=update.describe())
+    return report
+
+
+def _empty_results():
+    return "", duration_histogram([]), pd.DataFrame(columns=SKIPPED_COLUMNS), gr.update()
+
+
+def build(ctx: AppContext) -> dict:
+    settings = ctx.settings()
+    voices = voice_choices(ctx)
+    gr.Markdown("Add recordings to a voice, then **Prepare** transcribes them with Whisper and slices them into "
+                "training clips. Files under `voices/` are never changed.")
+    with gr.Row():
+        voice = gr.Dropdown(label="Voice", choices=voices, value=voices[0] if voices else None,
+                            elem_id="prepare-voice", scale=3)
+        refresh = gr.Button("Refresh", elem_id="prepare-refresh", scale=1)
+    with gr.Accordion("Add recordings", open=not voices):
+        upload = gr.File(label="Recordings (wav, flac, mp3, ogg, m4a, opus, ...)", file_count="multiple",
+                         elem_id="prepare-upload")
+        new_voice = gr.Textbox(label="New voice name (leave empty to add to the selected voice)",
+                               elem_id="prepare-new-voice")
+        add = gr.Button("Add to voice", elem_id="prepare-add")
+    with gr.Accordion("Options", open=False):
+        with gr.Row():
+            backend = gr.Dropdown(label="Whisper backend", choices=list(BACKENDS), value=settings.whisper_backend,
+                                  elem_id="prepare-backend")
+            model = gr.Textbox(label="Whisper model (name or local path)", value=settings.whisper_model,
+                               elem_id="prepare-model")
+            language = gr.Textbox(label="Language (auto or a code such as en)", value="auto",
+                                  elem_id="prepare-language")
+        with gr.Row():
+            fraction = gr.Number(label="Validation fraction", value=0.05, minimum=0, maximum=0.9,
+                                 elem_id="prepare-validation-fraction")
+            seed = gr.Number(label="Split seed", value=0, precision=0, elem_id="prepare-seed")
+            trim = gr.Checkbox(label="Trim silence at clip ends", value=False, elem_id="prepare-trim")
+            redo = gr.Checkbox(label="Transcribe again (ignore whisper.json)", value=False, elem_id="prepare-redo")
+    with gr.Row():
+        run = gr.Button("Prepare", variant="primary", elem_id="prepare-run")
+        run_all = gr.Button("Prepare all voices", elem_id="prepare-run-all")
+    status = gr.Markdown(elem_id="prepare-status")
+    summary = gr.Markdown(elem_id="prepare-summary")
+    with gr.Row():
+        histogram = gr.BarPlot(duration_histogram([]), x="seconds", y="clips", title="Clip durations",
+                               x_title="seconds", y_title="clips", sort=None, elem_id="prepare-histogram")
+        skipped = gr.Dataframe(pd.DataFrame(columns=SKIPPED_COLUMNS), label="Skipped", interactive=False,
+                               wrap=True, elem_id="prepare-skipped")
+    gr.Markdown("**Clips**: edit a text, or set split to `train`, `validation` or `drop`, then save. "
+                "Click a row to listen.")
+    clips = gr.Dataframe(clip_table(ctx, voices[0]) if voices and voices[0] in ctx.workspace.list_datasets()
+                         else pd.DataFrame(columns=CLIP_COLUMNS), label="Clips", interactive=True, wrap=True,
+                         datatype=["str", "number", "str", "str"], elem_id="prepare-clips")
+    with gr.Row():
+        player = gr.Audio(label="Selected clip", type="filepath", interactive=False, elem_id="prepare-player")
+        save = gr.Button("Save corrections", elem_id="prepare-save")
+    save_status = gr.Markdown(elem_id="prepare-save-status")
+
+    option_inputs = [backend, model, language, fraction, seed, trim, redo]
+    results = [status, summary, histogram, skipped, clips]
+
+    def on_prepare(v, b, m, lang, f, s, t, r, progress=gr.Progress()):
+        return prepare_handler(ctx, v, b, m, lang, f, s, t, r, progress=progress)
+
+    def on_prepare_all(b, m, lang, f, s, t, r, progress=gr.Progress()):
+        return prepare_all_handler(ctx, b, m, lang, f, s, t, r, progress=progress)
+
+    def on_select(v, table, evt: gr.SelectData):
+        return select_clip_handler(ctx, v, table, evt)
+
+    refresh.click(lambda v: gr.update(choices=voice_choices(ctx), value=v), voice, voice)
+    add.click(lambda f, n, v: add_files_handler(ctx, f, n, v), [upload, new_voice, voice], [status, voice])
+    voice.change(lambda v: load_table_handler(ctx, v), voice, [clips, save_status])
+    run.click(on_prepare, [voice, *option_inputs], results)
+    run_all.click(on_prepare_all, option_inputs, results)
+    clips.select(on_select, [voice, clips], player)
+    save.click(lambda v, t: save_table_handler(ctx, v, t), [voice, clips], [save_status, clips])
+    return {"voice": voice, "upload": upload, "new_voice": new_voice, "model": model, "run": run,
+            "status": status, "summary": summary, "clips": clips, "player": player, "save": save}
