@@ -3,7 +3,6 @@ refusal and stop escalation, with real processes standing in as live runs."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -286,7 +285,7 @@ def test_a_second_run_on_the_same_devices_is_refused(ready_workspace, tiny_model
         start_run(busy / "train.yaml", force=True)
 
 
-def test_gpu_runs_on_other_devices_do_not_conflict(ready_workspace, tiny_models, sleeper, monkeypatch):
+def test_gpu_runs_on_other_devices_do_not_conflict(ready_workspace, tiny_models, sleeper):
     from tortoise_studio import launch
     ws = ready_workspace
     busy = write_run(ws, "ds", "busy", tiny_config("ds", tiny_models)).parent

@@ -64,6 +64,12 @@ def voice_clips(workspace: Workspace, voice: str) -> VoiceClips:
     return VoiceClips(voice, name, tuple(_spread(files, MAX_CLIPS)))
 
 
+def voice_choices(workspace: Workspace) -> list[tuple[str, str]]:
+    """(label, value) for every voice folder, then every prepared dataset (value `dataset:<name>`)."""
+    return [(v, v) for v in workspace.list_voices()] + \
+        [(f"{d} (dataset clips)", f"{DATASET_PREFIX}{d}") for d in workspace.list_datasets()]
+
+
 def _spread(items: list, count: int) -> list:
     if len(items) <= count:
         return items

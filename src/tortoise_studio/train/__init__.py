@@ -21,8 +21,11 @@ def run(config_path: str | Path, *, resume: str = "latest", force: bool = False,
     0: done, or stopped gracefully (SIGTERM/SIGINT) with a checkpoint. 2: invalid input (configuration,
     data, changed settings on resume): an "error" event says which. 1: any other failure, also as an event.
     """
+    stop = _StopFlag()
+    if handle_signals:  # first thing: a stop during the slow start-up is a graceful stop too
+        _install_signal_handlers(stop)
     from .recipe import Trainer, describe_error
-    from .reporting import Report, print_error
+    from .reporting import print_error
 
     config_path = Path(config_path)
     if not config_path.is_file():
@@ -31,8 +34,7 @@ def run(config_path: str | Path, *, resume: str = "latest", force: bool = False,
     trainer = None
     try:
         trainer = Trainer(config_path, resume=resume, force=force, overrides=overrides)
-        if handle_signals:
-            _install_signal_handlers(trainer)
+        stop.attach(trainer)
         trainer.setup()
         trainer.train()
         return EXIT_OK
@@ -55,13 +57,27 @@ def _report_failure(trainer, config_path: Path, message: str, trace: str | None)
     report.log(f"error: {message}" + (f"\n{trace}" if trace else ""), echo=False)
 
 
-def _install_signal_handlers(trainer) -> None:
-    """SIGTERM/SIGINT: finish the current step, checkpoint, exit 0. A second SIGINT aborts at once."""
-    def graceful(signum, frame):
-        if trainer.stop_requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        trainer.request_stop()
-        trainer.report.log(f"received {signal.Signals(signum).name}: stopping after the current step")
+class _StopFlag:
+    """Remembers a stop signal until the trainer exists, then forwards it."""
 
-    signal.signal(signal.SIGTERM, graceful)
-    signal.signal(signal.SIGINT, graceful)
+    def __init__(self):
+        self.requested = False
+        self.trainer = None
+
+    def attach(self, trainer) -> None:
+        self.trainer = trainer
+        if self.requested:
+            trainer.request_stop()
+
+    def __call__(self, signum, frame) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C aborts at once
+        self.requested = True
+        if self.trainer is not None:
+            self.trainer.request_stop()  # nothing else here: the handler may interrupt a write in progress
+
+
+def _install_signal_handlers(handler: _StopFlag) -> None:
+    """SIGTERM/SIGINT: finish the current step, checkpoint, exit 0."""
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)

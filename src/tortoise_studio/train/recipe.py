@@ -264,6 +264,7 @@ class Trainer:
         order_epoch, order = None, []
         while self.step < self.end_step:
             if self.dist.any(self.stop_requested, self.device):
+                self.report.log(f"stop requested: stopping at step {self.step}")
                 break
             epoch = self.step // self.steps_per_epoch
             if epoch != order_epoch:
