@@ -153,3 +153,25 @@ def test_overfitting_eight_clips_halves_the_mel_loss(workspace, tortoise_voices,
     assert last < 0.5 * first
     # five validation passes, and still exactly 200 optimizer steps
     assert [r["step"] for r in rows(config.parent, "val")] == [40, 80, 120, 160, 200]
+
+
+def test_a_step_slower_than_stall_seconds_writes_a_stalled_event(workspace, tortoise_voices, tiny_models):
+    make_dataset(workspace, tortoise_voices)
+    config = make_run(workspace, tiny_models, epochs=2, stall_seconds=0.01)  # every step is slower than that
+
+    assert run(config) == 0
+
+    stalled = rows(config.parent, event="stalled")
+    assert stalled and "no training step completed in 0.01 s" in stalled[0]["message"]
+    assert rows(config.parent, event="done")
+
+
+def test_an_unloadable_model_file_is_an_error_event(workspace, tortoise_voices, tiny_models, tmp_path):
+    make_dataset(workspace, tortoise_voices)
+    broken = tmp_path / "broken.pth"
+    broken.write_bytes(b"not weights")
+    config = make_run(workspace, tiny_models, model={"source": str(broken)})
+
+    assert run(config) == 2
+    error, = rows(config.parent, event="error")
+    assert "broken.pth" in error["message"] and "not a readable PyTorch weights file" in error["message"]

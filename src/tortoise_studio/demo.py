@@ -1,6 +1,7 @@
 """The offline demo: a tiny random model set and a `demo` voice, so every step can be tried without weights.
 
 Demo models are random. They train and generate through the real code paths, but what they say is noise.
+This module stays light (no torch at import): the UI asks `is_demo_models` on every page load.
 """
 
 from __future__ import annotations
@@ -8,44 +9,67 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from .errors import UserError
 from .settings import load_settings, save_settings
 from .workspace import Workspace
 
 DEMO_VOICE = "demo"
 DEMO_MODELS = "models/tiny"
-DEMO_NOTICE = ("Demo mode: the models in use are tiny and random. Everything works through the real code paths, "
-               "but generated audio is noise, not speech.")
-# Real speech shipped inside the tortoise-tts package: one speaker, several sentences.
+DEMO_NOTICE = ("**Demo mode: the models in use are tiny and random, so generated audio is noise, not speech.** "
+               "Every step (prepare, train, watch, generate) runs through the real code paths. "
+               "For real voices put TorToiSe's weights in a folder and choose it in Settings.")
+# Real speech shipped inside the tortoise-tts package: one speaker, five sentences of about 6 s.
 DEMO_SOURCE_VOICE = "rainbow"
+# The first line `tortoise-studio make-tiny-models` writes into models.yaml (models/tiny.py HEADER).
+_TINY_MARK = "# Tiny random TorToiSe model set"
+_MODEL_FILES = ("autoregressive.pth", "diffusion_decoder.pth", "clvp2.pth", "vocoder.pth", "dvae.pth")
 
 
 def shipped_voice_clips(voice: str = DEMO_SOURCE_VOICE) -> list[Path]:
-    import tortoise
-    return sorted((Path(tortoise.__file__).parent / "voices" / voice).glob("*.wav"))
+    """The wav files of one voice folder shipped inside the tortoise-tts package."""
+    import importlib.util
+    spec = importlib.util.find_spec("tortoise")  # its folder, without importing tortoise (and torch)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return sorted((Path(list(spec.submodule_search_locations)[0]) / "voices" / voice).glob("*.wav"))
+
+
+def is_demo_models(models_dir: str | Path) -> bool:
+    """True when the models folder holds a tiny random set (made by make-tiny-models)."""
+    manifest = Path(models_dir) / "models.yaml"
+    try:
+        with manifest.open() as f:
+            return f.readline().startswith(_TINY_MARK)
+    except OSError:
+        return False
 
 
 def set_up_demo(workspace: Workspace) -> str:
-    """Make models/tiny (if missing), point Settings at it and create voices/demo. Returns a summary line."""
-    from .models import make_tiny_models
+    """Make models/tiny (unless a complete tiny set is there), point Settings at it, and add the shipped
+    clips to voices/demo (existing files are kept). Returns a summary line for the page or the terminal."""
+    workspace.ensure()
     models_dir = workspace.root / DEMO_MODELS
-    if not (models_dir / "models.yaml").is_file():
-        make_tiny_models(models_dir)
+    if not (is_demo_models(models_dir) and all((models_dir / name).is_file() for name in _MODEL_FILES)):
+        from .models import make_tiny_models  # torch: only when the set has to be made
+        make_tiny_models(models_dir)  # refuses to overwrite real weights with a UserError
     settings = load_settings(workspace)
     settings.models_dir = DEMO_MODELS
     save_settings(workspace, settings)
-    voice_dir = workspace.voice_dir(DEMO_VOICE)
+    copied = _copy_demo_voice(workspace.voice_dir(DEMO_VOICE))
+    clips = len([p for p in workspace.voice_dir(DEMO_VOICE).iterdir() if p.is_file()])
+    return (f"Demo ready: tiny random models in {DEMO_MODELS} (now the models folder in Settings), voice "
+            f"'{DEMO_VOICE}' with {clips} recordings ({copied} new). Generated audio will be noise.")
+
+
+def _copy_demo_voice(voice_dir: Path) -> int:
+    clips = shipped_voice_clips()
+    if not clips:
+        raise UserError(f"demo: no clips found in the tortoise-tts package's voices/{DEMO_SOURCE_VOICE}/")
     voice_dir.mkdir(parents=True, exist_ok=True)
     copied = 0
-    for clip in shipped_voice_clips():
+    for clip in clips:
         target = voice_dir / clip.name
         if not target.exists():  # voices/ is never overwritten
             shutil.copyfile(clip, target)
             copied += 1
-    return (f"Demo ready: tiny models in {DEMO_MODELS}, voice '{DEMO_VOICE}' with "
-            f"{len(list(voice_dir.iterdir()))} clips ({copied} new). {DEMO_NOTICE}")
-
-
-def is_demo_models(models_dir: Path) -> bool:
-    """True when the models folder holds a tiny random set (its models.yaml says so)."""
-    manifest = Path(models_dir) / "models.yaml"
-    return manifest.is_file() and "tiny" in manifest.read_text()
+    return copied

@@ -1,5 +1,6 @@
 """The server: loopback by default, a login when asked for, and files only from the workspace."""
 
+import socket
 import urllib.error
 import urllib.request
 
@@ -42,8 +43,13 @@ def test_auth_protects_pages_and_api(start_ui, tmp_path, page):
     page.get_by_role("tab", name="Settings").wait_for()
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_open_address_without_auth_warns(start_ui, tmp_path):
-    from .conftest import free_port
     server = start_ui(tmp_path / "ws", "--listen", f"0.0.0.0:{free_port()}")  # the last --listen wins
     assert "without --auth" in server.log()
     quiet = start_ui(tmp_path / "ws2")

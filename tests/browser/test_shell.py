@@ -12,3 +12,44 @@ def test_settings_tab_shows_models_table(start_ui, page, tmp_path, tiny_models):
     table.get_by_text("autoregressive.pth").wait_for()
     assert table.get_by_text("ok").count() >= 5
     assert (tmp_path / "ws" / "settings.json").read_text().count(str(tiny_models)) == 1
+
+
+def banner(page):
+    return page.locator("#demo-banner")
+
+
+def test_settings_demo_button_sets_up_the_demo_and_every_tab_says_so(start_ui, page, tmp_path):
+    root = tmp_path / "ws"
+    server = start_ui(root)
+    page.goto(server.url)
+    page.get_by_role("tab", name="Settings").click()
+    assert banner(page).inner_text().strip() == ""  # published-size settings: no demo notice
+    page.get_by_text("Demo (no weights needed)").click()
+    page.locator("#settings-demo").click()
+    page.locator("#settings-message").get_by_text("Demo ready").wait_for(timeout=60_000)
+    banner(page).get_by_text("generated audio is noise").wait_for()
+    assert page.locator("#settings-models-dir textarea, #settings-models-dir input").first.input_value() == "models/tiny"
+    assert page.locator("#settings-models-table").get_by_text("ok").count() >= 5
+    assert sorted(p.name for p in (root / "voices" / "demo").iterdir()) == [f"{i}.wav" for i in range(1, 6)]
+    for tab in ("Prepare", "Train", "Generate", "Settings"):
+        page.get_by_role("tab", name=tab).click()
+        assert "noise" in banner(page).inner_text(), tab
+    page.reload()  # the notice is worked out again on every load
+    banner(page).get_by_text("tiny and random").wait_for()
+
+    # Back to a real models folder: the notice goes away at once.
+    page.get_by_role("tab", name="Settings").click()
+    page.locator("#settings-models-dir textarea, #settings-models-dir input").first.fill("models/tortoise")
+    page.get_by_role("button", name="Save Settings").click()
+    page.locator("#settings-message").get_by_text("Saved").wait_for()
+    banner(page).get_by_text("noise").wait_for(state="detached")
+
+
+def test_demo_flag_starts_with_the_demo_set_up(start_ui, page, tmp_path):
+    root = tmp_path / "ws"
+    server = start_ui(root, "--demo")
+    assert "Demo ready" in server.log()
+    page.goto(server.url)
+    banner(page).get_by_text("generated audio is noise").wait_for()
+    assert (root / "models" / "tiny" / "models.yaml").is_file()
+    assert (root / "voices" / "demo" / "1.wav").is_file()

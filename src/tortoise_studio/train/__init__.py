@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import UserError
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def run(config_path: str | Path, *, resume: str = "latest", force: bool = False,
@@ -41,6 +41,10 @@ def run(config_path: str | Path, *, resume: str = "latest", force: bool = False,
     except UserError as exc:
         _report_failure(trainer, config_path, str(exc), None)
         return EXIT_INVALID
+    except KeyboardInterrupt:  # a second Ctrl-C: no checkpoint, but say so
+        _report_failure(trainer, config_path, "interrupted before a checkpoint could be saved; "
+                        "the last checkpoint resumes", None)
+        return EXIT_INTERRUPTED
     except Exception as exc:
         _report_failure(trainer, config_path, describe_error(exc), traceback.format_exc())
         return EXIT_FAILED

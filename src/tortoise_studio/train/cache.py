@@ -55,6 +55,10 @@ class FeatureCache:
     """Load-or-compute of ClipFeatures, keyed by the clip's and the DVAE file's content hashes."""
 
     def __init__(self, folder: Path, dvae_file: Path):
+        if not dvae_file.is_file():
+            from ..errors import UserError
+            from ..models.files import HOW_TO_GET
+            raise UserError(f"{dvae_file}: DVAE file not found (training needs it to compute speech codes); {HOW_TO_GET}")
         self.dvae_sha = file_sha256(dvae_file)
         self.folder = Path(folder) / f"{CACHE_VERSION}-{self.dvae_sha[:16]}"
         self.computed = 0  # entries (re)computed by this object, for the log and the tests

@@ -51,6 +51,9 @@ class Trainer:
     # ------------------------------------------------------------------ setup
 
     def setup(self) -> None:
+        checkpoint = checkpointing.resolve_resume(self.run_dir, self.resume)
+        if checkpoint is None and self.dist.is_main:
+            self._archive_previous_history()
         cfg = configuration.apply_overrides(configuration.load_config(self.config_path), self.overrides)
         self.workspace = configuration.workspace_for_config(self.config_path)
         problems = configuration.validate_config(cfg, self.workspace)
@@ -67,14 +70,11 @@ class Trainer:
         self.device = self._device()
         distributed.start(self.dist, self.device)
         self.dataset_dir = self.workspace.dataset_dir(cfg.dataset)
-        checkpoint = checkpointing.resolve_resume(self.run_dir, self.resume)
         self.models_dir, weights = configuration.resolve_paths(cfg, self.workspace)
         self._load_data()
         config_dict = configuration.config_to_dict(cfg)
         self.trajectory = checkpointing.trajectory(config_dict, self.micro_count, self.data_fingerprint)
         state = self._check_resume(checkpoint) if checkpoint else None
-        if state is None and self.dist.is_main:
-            self._archive_previous_history()
         self.model = self._build_model(checkpoint / "model.pth" if checkpoint else weights)
         self._build_optimization()
         if state is not None:
@@ -191,7 +191,7 @@ class Trainer:
             return
         target = self.run_dir / "previous" / datetime.now().strftime("%Y%m%d-%H%M%S")
         target.mkdir(parents=True, exist_ok=True)
-        self.report.close()
+        self.report.close()  # its files are about to move
         for name in (METRICS_FILE, TRAIN_LOG, TENSORBOARD_DIR, "checkpoints"):
             if (self.run_dir / name).exists():
                 shutil.move(str(self.run_dir / name), str(target / name))
@@ -261,19 +261,12 @@ class Trainer:
         self._start_watchdog()
         saved_at = self.step if self.resumed_from is not None else None
         validated_at = None
-        order_epoch, order = None, []
         while self.step < self.end_step:
             if self.dist.any(self.stop_requested, self.device):
                 self.report.log(f"stop requested: stopping at step {self.step}")
                 break
-            epoch = self.step // self.steps_per_epoch
-            if epoch != order_epoch:
-                order = batching.epoch_batches([s.codes.numel() for s in self.train_samples], cfg.batch_size,
-                                               seed=cfg.seed, epoch=epoch)
-                order_epoch = epoch
             started = time.monotonic()
-            losses, lr, grad_norm = self._step(order[self.step % self.steps_per_epoch], epoch)
-            self.step += 1
+            losses, lr, grad_norm = self.next_step()
             self.report.train(step=self.step, epoch=self.epoch, samples=self.step * cfg.batch_size, losses=losses,
                               lr=lr, grad_norm=grad_norm, sec_per_step=time.monotonic() - started,
                               steps_total=self.end_step)
@@ -310,8 +303,19 @@ class Trainer:
     def _validation_on(self) -> bool:
         return self.cfg.validation.enabled and bool(self.val_samples)
 
+    def next_step(self) -> tuple[dict, float, float | None]:
+        """Take optimizer step number self.step + 1 (the batch is a function of the step); returns
+        (mean losses over its M micro-batches, the lr it used, the gradient norm before clipping)."""
+        epoch = self.step // self.steps_per_epoch
+        if getattr(self, "_order_epoch", None) != epoch:
+            lengths = [s.codes.numel() for s in self.train_samples]
+            self._order = batching.epoch_batches(lengths, self.cfg.batch_size, seed=self.cfg.seed, epoch=epoch)
+            self._order_epoch = epoch
+        result = self._step(self._order[self.step % self.steps_per_epoch], epoch)
+        self.step += 1
+        return result
+
     def _step(self, batch: list[int], epoch: int) -> tuple[dict, float, float | None]:
-        """One optimizer step over a global batch; returns the mean losses over its M micro-batches."""
         cfg = self.cfg
         parts = batching.micro_batches(batch, self.micro_count)
         self.optimizer.zero_grad(set_to_none=True)

@@ -1,4 +1,4 @@
-"""Builds the Gradio app: a title, then one tab per module that has landed."""
+"""Builds the Gradio app: a title, the demo banner, then one tab per module that has landed."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import importlib
 
 import gradio as gr
 
+from ..demo import DEMO_NOTICE, is_demo_models
 from .context import AppContext
 
 # (tab title, module with a `build(ctx)` function)
@@ -26,13 +27,30 @@ def _tab_module(name: str):
         raise
 
 
+def demo_banner(ctx: AppContext) -> str:
+    """The notice above every tab, shown while the models folder in Settings is a tiny random set."""
+    try:
+        demo = is_demo_models(ctx.models_dir())
+    except Exception:  # noqa: BLE001 - an unreadable settings.json is the Settings tab's message, not the banner's
+        demo = False
+    return DEMO_NOTICE if demo else ""
+
+
 def build_app(ctx: AppContext) -> gr.Blocks:
     with gr.Blocks(title="Tortoise Studio", analytics_enabled=False) as app:
         gr.Markdown("# Tortoise Studio\nFine-tune TorToiSe on your own recordings, then speak with the result.")
+        # always in the page (empty when not a demo): Gradio 6 does not bring back a block built hidden
+        banner = gr.Markdown(demo_banner(ctx), elem_id="demo-banner")
+        settings_changes = []
         for title, module_name in TABS:
             module = _tab_module(module_name)
             if module is None:
                 continue
             with gr.Tab(title, elem_id=f"tab-{title.lower()}"):
-                module.build(ctx)
+                parts = module.build(ctx)
+            settings_changes += (parts or {}).get("settings_changed", [])
+        # fresh on every page load (settings may change from another page or the command line) and after Settings
+        app.load(lambda: demo_banner(ctx), None, banner, show_progress="hidden")
+        for event in settings_changes:
+            event.then(lambda: demo_banner(ctx), None, banner, show_progress="hidden")
     return app

@@ -10,6 +10,8 @@ from ..errors import UserError
 from ..workspace import Workspace
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# The demo notice (ui/app.py) stands out; it is an empty block, and draws nothing, outside the demo.
+CSS = "#demo-banner p { background: #fff3cd; border: 1px solid #d4a000; border-radius: 6px; padding: 0.6em 1em; }"
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -49,10 +51,10 @@ def ui_command(args: argparse.Namespace, workspace: Workspace) -> int:
     ctx = AppContext(workspace)
     if getattr(args, "demo", False):
         from ..demo import set_up_demo
-        set_up_demo(workspace)
+        print(set_up_demo(workspace), flush=True)
     app = build_app(ctx)
     app.queue(default_concurrency_limit=4)
     print(f"Tortoise Studio: workspace {workspace.root}", flush=True)
     app.launch(server_name=host, server_port=port, auth=auth, share=args.share,
-               allowed_paths=served_folders(workspace), inbrowser=False, show_error=True)
+               allowed_paths=served_folders(workspace), inbrowser=False, show_error=True, css=CSS)
     return 0

@@ -1,44 +1,80 @@
-"""Settings tab: the models folder, the device, and whether every model file loads."""
+"""Settings tab: the models folder, the device, whether every model file loads, and the offline demo."""
 
 from __future__ import annotations
 
 import gradio as gr
 import pandas as pd
 
+from ..demo import set_up_demo
 from ..errors import UserError
-from ..settings import DEVICES, save_settings
+from ..settings import DEVICES, Settings, save_settings
 from .context import AppContext
+
+TABLE_COLUMNS = ["file", "status", "detail"]
 
 
 def models_table(ctx: AppContext, models_dir: str | None = None) -> pd.DataFrame:
     from ..models import check_models  # torch and tortoise load on first use, not at start-up
     folder = ctx.settings().models_path(ctx.workspace) if models_dir is None else models_dir
     rows = [(s.file, s.status, s.detail) for s in check_models(folder)]
-    return pd.DataFrame(rows, columns=["file", "status", "detail"])
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def current_settings(ctx: AppContext) -> Settings:
+    """The saved settings, or the defaults when settings.json cannot be read (Save then writes a good one)."""
+    try:
+        return ctx.settings()
+    except UserError:
+        return Settings()
 
 
 def save_handler(ctx: AppContext, models_dir: str, device: str):
-    settings = ctx.settings()
-    settings.models_dir, settings.device = models_dir.strip(), device
+    settings = current_settings(ctx)
+    settings.models_dir, settings.device = (models_dir or "").strip(), device
     try:
         path = save_settings(ctx.workspace, settings)
     except UserError as exc:
-        return f"Not saved: {exc}", gr.update()
+        return f"**Not saved:** {exc}", gr.update()
     return f"Saved to {path}", models_table(ctx)
 
 
+def check_handler(ctx: AppContext):
+    try:
+        return "", models_table(ctx)
+    except UserError as exc:
+        return f"**Cannot check:** {exc}", gr.update()
+
+
+def demo_handler(ctx: AppContext):
+    """Set up the demo; returns (message, models folder field, models table)."""
+    try:
+        note = set_up_demo(ctx.workspace)
+    except UserError as exc:
+        return f"**Demo not set up:** {exc}", gr.update(), gr.update()
+    return note, ctx.settings().models_dir, models_table(ctx)
+
+
 def build(ctx: AppContext) -> dict:
-    settings = ctx.settings()
     with gr.Row():
-        models_dir = gr.Textbox(label="Models folder", value=settings.models_dir, elem_id="settings-models-dir",
+        # callables: read again on every page load, so a change made elsewhere shows after a reload
+        models_dir = gr.Textbox(label="Models folder", value=lambda: current_settings(ctx).models_dir,
+                                elem_id="settings-models-dir",
                                 info="TorToiSe's weights (relative to the workspace). A tiny demo set works too.")
-        device = gr.Dropdown(label="Device", choices=list(DEVICES), value=settings.device, elem_id="settings-device")
+        device = gr.Dropdown(label="Device", choices=list(DEVICES), value=lambda: current_settings(ctx).device,
+                             elem_id="settings-device")
     with gr.Row():
         save = gr.Button("Save Settings", variant="primary", elem_id="settings-save")
         check = gr.Button("Check Models", elem_id="settings-check")
     message = gr.Markdown(elem_id="settings-message")
-    table = gr.Dataframe(headers=["file", "status", "detail"], label="Model files", interactive=False,
+    table = gr.Dataframe(headers=TABLE_COLUMNS, label="Model files", interactive=False,
                          elem_id="settings-models-table")
-    save.click(lambda d, dev: save_handler(ctx, d, dev), [models_dir, device], [message, table])
-    check.click(lambda: models_table(ctx), None, table)
-    return {"models_dir": models_dir, "device": device, "table": table, "check": check}
+    with gr.Accordion("Demo (no weights needed)", open=False, elem_id="settings-demo-section"):
+        gr.Markdown("Makes a tiny **random** model set in `models/tiny`, chooses it here, and adds a voice `demo` "
+                    "with recordings shipped in the tortoise-tts package: every step works offline on a CPU, "
+                    "but the voice it makes is noise.")
+        demo = gr.Button("Set up demo", elem_id="settings-demo")
+    saved = save.click(lambda d, dev: save_handler(ctx, d, dev), [models_dir, device], [message, table])
+    check.click(lambda: check_handler(ctx), None, [message, table])
+    demo_done = demo.click(lambda: demo_handler(ctx), None, [message, models_dir, table])
+    return {"models_dir": models_dir, "device": device, "table": table, "check": check, "demo": demo,
+            "message": message, "settings_changed": [saved, demo_done]}

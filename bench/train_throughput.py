@@ -1,0 +1,227 @@
+"""Training samples/s of this trainer's data path against the predecessor's, on real clips of 1 to 11 s.
+
+new: the real trainer (`tortoise_studio.train.run`): DVAE codes and mels computed once into the
+     cache, length-grouped batches, each cut to its longest clip and text.
+old: DLAS as ai-voice-cloning ran it: every step decodes each clip again, pads it to 255995 samples
+     and its text to 200 tokens, computes the mel and the DVAE codes of the padded audio, takes the
+     conditioning crops from the audio, and trains on randomly drawn batches.
+Both train the same UnifiedVoice with the same optimizer; each (path, size) runs in its own process so
+its peak RSS is its own. Sizes: the tiny set, and a mid-size model (6 layers x 512) with the full DVAE.
+
+    .venv/bin/python bench/train_throughput.py [--steps N] [--batch B]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import write_result  # noqa: E402
+
+MAX_SAMPLES = 255995
+MAX_TEXT_TOKENS = 200
+SENTENCE = ("the quick brown fox jumps over the lazy dog while the rain falls softly on the old town square and "
+            "everyone hurries home before the evening bells ring out across the quiet valley once again ")
+
+
+def make_models(folder: Path, size: str) -> None:
+    """tiny: make_tiny_models. mid: UnifiedVoice 6 x 512 and the full-size DVAE, random weights."""
+    import torch
+    import yaml
+    from tortoise_studio.models import make_tiny_models
+    from tortoise_studio.models.files import PUBLISHED_SIZES
+    make_tiny_models(folder)
+    if size == "mid":
+        from tortoise.models.autoregressive import UnifiedVoice
+        from tortoise_studio.models import DiscreteVAE
+        ar = {**PUBLISHED_SIZES["autoregressive"], "layers": 6, "model_dim": 512, "heads": 8}
+        sizes = yaml.safe_load((folder / "models.yaml").read_text())
+        sizes.update(autoregressive=ar, dvae=PUBLISHED_SIZES["dvae"])
+        (folder / "models.yaml").write_text(yaml.safe_dump(sizes))
+        torch.manual_seed(0)
+        torch.save(UnifiedVoice(**ar).state_dict(), folder / "autoregressive.pth")
+        torch.save(DiscreteVAE(**PUBLISHED_SIZES["dvae"]).state_dict(), folder / "dvae.pth")
+
+
+def make_dataset(root: Path, n_clips: int) -> list[tuple[Path, str]]:
+    """Real clips of 1 to 11 s: tortoise's shipped voices, plus short cuts of some to reach down to 1 s."""
+    import numpy as np
+    import tortoise
+    from tortoise_studio.audio import load_audio, write_wav
+    voices = sorted((Path(tortoise.__file__).parent / "voices").glob("*/*.wav"))
+    audio_dir = root / "audio"
+    audio_dir.mkdir(parents=True)
+    items = []
+    rng = np.random.default_rng(0)
+    for source in voices:
+        wav = load_audio(source)
+        if len(wav) > 11 * 22050:
+            wav = wav[:int(rng.uniform(1.0, 11.0) * 22050)]  # long recordings become a cut of 1 to 11 s
+        if len(wav) < 22050:
+            continue
+        name = f"clip_{len(items):04d}.wav"
+        write_wav(audio_dir / name, wav)
+        seconds = len(wav) / 22050
+        items.append((audio_dir / name, SENTENCE[:max(12, min(195, int(seconds * 14)))].strip()))
+        if len(items) == n_clips:
+            break
+    (root / "train.txt").write_text("".join(f"audio/{p.name}|{t}\n" for p, t in items))
+    return items
+
+
+# ---------------------------------------------------------------------- one measurement per process
+
+def measure_new(work: Path, models: Path, steps: int, batch: int) -> dict:
+    """The real trainer (Trainer.setup, then Trainer.next_step): the cache is built in setup, timed apart."""
+    import yaml
+    from tortoise_studio.train.recipe import Trainer
+    run_dir = work / "training" / "bench" / "runs" / "new"
+    run_dir.mkdir(parents=True)
+    config = {"dataset": "bench", "model": {"models_dir": str(models), "dropout": 0.0}, "epochs": 1000,
+              "batch_size": batch, "learning_rate": 1e-5, "device": "cpu", "validation": {"enabled": False},
+              "scheduler": {"type": "constant"}}
+    (run_dir / "train.yaml").write_text(yaml.safe_dump(config))
+    trainer = Trainer(run_dir / "train.yaml", resume="none")
+    started = time.perf_counter()
+    trainer.setup()  # reads the lists, computes every clip's mel and codes into the cache, builds the model
+    setup_seconds = time.perf_counter() - started
+    timings = [_timed(trainer.next_step) for _ in range(steps + 1)][1:]  # the first step warms up
+    trainer.cleanup()
+    return {**_summary(timings, batch), "setup_with_cache_build_s": round(setup_seconds, 2),
+            "clips": len(trainer.train_samples)}
+
+
+def _timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call. CPU time is what the comparison uses:
+    on a shared machine other people's jobs stretch wall time but not the work this process does."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _summary(timings: list[tuple[float, float]], batch: int) -> dict:
+    import statistics
+    wall = statistics.median(t[0] for t in timings)
+    cpu = statistics.median(t[1] for t in timings)
+    return {"samples_per_cpu_s": batch / cpu, "cpu_s_per_step": cpu, "samples_per_s": batch / wall,
+            "sec_per_step": wall}
+
+
+def measure_old(work: Path, models: Path, steps: int, batch: int) -> dict:
+    """DLAS's per-step work, reimplemented on the same model and optimizer."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from tortoise_studio.audio import load_audio
+    from tortoise_studio.models import load_autoregressive, load_dvae, normalized_mel
+    from tortoise_studio.train.data import TextTokenizer, read_list
+    from tortoise_studio.train.optim import build_optimizer
+    dataset = work / "training" / "bench"
+    entries, _ = read_list(dataset / "train.txt", dataset)
+    tokenizer = TextTokenizer()
+    model = load_autoregressive(models, dropout=0.0).train()
+    dvae = load_dvae(models)
+    optimizer = build_optimizer(model, kind="adamw", learning_rate=1e-5, betas=(0.9, 0.96), weight_decay=0.01)
+    rng = np.random.default_rng(0)
+
+    def step(indices) -> None:
+        wavs, texts, wav_lengths, text_lengths, conds = [], [], [], [], []
+        for i in indices:
+            wav = torch.from_numpy(load_audio(entries[i].audio))  # decoded again at every step
+            tokens = tokenizer.encode(entries[i].text)
+            crops = []
+            for _ in range(2):  # two 44000-sample conditioning crops of the clip's audio
+                start = int(rng.integers(0, max(1, len(wav) - 44000)))
+                crops.append(F.pad(wav[start:start + 44000], (0, max(0, 44000 - len(wav[start:start + 44000])))))
+            conds.append(torch.stack(crops))
+            wav_lengths.append(len(wav))
+            text_lengths.append(len(tokens))
+            wavs.append(F.pad(wav, (0, MAX_SAMPLES - len(wav))))
+            texts.append(F.pad(tokens, (0, MAX_TEXT_TOKENS - len(tokens))))
+        with torch.no_grad():
+            mel = normalized_mel(torch.stack(wavs))  # every clip padded to 11.6 s, every step
+            codes = dvae.codes(mel)
+            cond = normalized_mel(torch.cat(conds)).view(len(indices), 2, 80, -1)
+        latent = model.get_conditioning(cond)
+        loss_text, loss_mel, _ = model(latent, torch.stack(texts), torch.tensor(text_lengths), codes,
+                                       torch.tensor(wav_lengths))
+        optimizer.zero_grad(set_to_none=True)
+        (0.01 * loss_text + loss_mel).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 4.0)
+        optimizer.step()
+
+    order = rng.permutation(len(entries))
+    batches = [[int(order[(k * batch + j) % len(order)]) for j in range(batch)] for k in range(steps + 1)]
+    timings = [_timed(lambda b=b: step(b)) for b in batches][1:]
+    return _summary(timings, batch)
+
+
+def child(args) -> None:
+    import torch
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads)
+    work, models = Path(args.work), Path(args.models)
+    measure = measure_new if args.path == "new" else measure_old
+    figures = measure(work, models, args.steps, args.batch)
+    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print("RESULT " + json.dumps(figures), flush=True)
+
+
+# ---------------------------------------------------------------------- the driver
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=6, help="timed steps per measurement (after one warm-up)")
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--clips", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per measurement (default 1)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--path", choices=["new", "old"])
+    parser.add_argument("--size", choices=["tiny", "mid"])
+    parser.add_argument("--work")
+    parser.add_argument("--models")
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+
+    figures: dict = {"batch_size": args.batch, "timed_steps": args.steps, "threads": args.threads,
+                     "speedup_measure": "samples per CPU second, median step"}
+    with tempfile.TemporaryDirectory(prefix="train-throughput-") as tmp:
+        tmp = Path(tmp)
+        items = make_dataset(tmp / "data", args.clips)
+        seconds = [round(__import__("soundfile").info(str(p)).duration, 1) for p, _ in items]
+        figures["clips"] = {"count": len(items), "min_s": min(seconds), "max_s": max(seconds),
+                            "mean_s": round(sum(seconds) / len(seconds), 2)}
+        for size in ("tiny", "mid"):
+            models = tmp / f"models-{size}"
+            make_models(models, size)
+            for path in ("old", "new"):
+                work = tmp / f"{size}-{path}"
+                shutil.copytree(tmp / "data", work / "training" / "bench")
+                out = subprocess.run([sys.executable, __file__, "--child", "--path", path, "--size", size,
+                                      "--work", str(work), "--models", str(models), "--steps", str(args.steps),
+                                      "--batch", str(args.batch), "--threads", str(args.threads)], capture_output=True, text=True)
+                result = next((line for line in out.stdout.splitlines() if line.startswith("RESULT ")), None)
+                if result is None:
+                    raise RuntimeError(f"{size}/{path} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+                figures[f"{size}_{path}"] = {k: round(v, 3) if isinstance(v, float) else v
+                                             for k, v in json.loads(result[7:]).items()}
+                print(f"{size}/{path}: {figures[f'{size}_{path}']}", flush=True)
+            new, old = figures[f"{size}_new"], figures[f"{size}_old"]
+            figures[f"{size}_speedup"] = round(new["samples_per_cpu_s"] / old["samples_per_cpu_s"], 2)
+            figures[f"{size}_speedup_wall"] = round(new["samples_per_s"] / old["samples_per_s"], 2)
+    figures["target_mid_speedup"] = 2.0
+    figures["mid_meets_target"] = figures["mid_speedup"] >= 2.0
+    write_result("train_throughput", figures)
+
+
+if __name__ == "__main__":
+    main()
