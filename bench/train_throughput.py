@@ -7,8 +7,14 @@ old: DLAS as ai-voice-cloning ran it: every step decodes each clip again, pads i
      conditioning crops from the audio, and trains on randomly drawn batches.
 Both train the same UnifiedVoice with the same optimizer; each (path, size) runs in its own process so
 its peak RSS is its own. Sizes: the tiny set, and a mid-size model (6 layers x 512) with the full DVAE.
+Like DLAS, both hand UnifiedVoice its inputs and let it cut them to the batch's longest clip (its forward
+always does), so the old path pads to the longest clip of a random batch, the new one of a length group.
 
-    .venv/bin/python bench/train_throughput.py [--steps N] [--batch B]
+The comparison uses the CPU seconds of the process over whole epochs (every clip once, on both paths,
+first step included): on a shared machine other jobs stretch wall time but not the work done;
+wall-clock figures are printed beside it. One torch thread.
+
+    .venv/bin/python bench/train_throughput.py [--epochs N] [--batch B] [--clips N] [--threads N]
 """
 
 from __future__ import annotations
@@ -93,7 +99,7 @@ def measure_new(work: Path, models: Path, steps: int, batch: int) -> dict:
     started = time.perf_counter()
     trainer.setup()  # reads the lists, computes every clip's mel and codes into the cache, builds the model
     setup_seconds = time.perf_counter() - started
-    timings = [_timed(trainer.next_step) for _ in range(steps + 1)][1:]  # the first step warms up
+    timings = [_timed(trainer.next_step) for _ in range(steps)]  # whole epochs: every length group once
     trainer.cleanup()
     return {**_summary(timings, batch), "setup_with_cache_build_s": round(setup_seconds, 2),
             "clips": len(trainer.train_samples)}
@@ -108,9 +114,8 @@ def _timed(fn) -> tuple[float, float]:
 
 
 def _summary(timings: list[tuple[float, float]], batch: int) -> dict:
-    import statistics
-    wall = statistics.median(t[0] for t in timings)
-    cpu = statistics.median(t[1] for t in timings)
+    wall = sum(t[0] for t in timings) / len(timings)
+    cpu = sum(t[1] for t in timings) / len(timings)
     return {"samples_per_cpu_s": batch / cpu, "cpu_s_per_step": cpu, "samples_per_s": batch / wall,
             "sec_per_step": wall}
 
@@ -132,7 +137,10 @@ def measure_old(work: Path, models: Path, steps: int, batch: int) -> dict:
     optimizer = build_optimizer(model, kind="adamw", learning_rate=1e-5, betas=(0.9, 0.96), weight_decay=0.01)
     rng = np.random.default_rng(0)
 
+    data_cpu = []
+
     def step(indices) -> None:
+        data_started = time.process_time()
         wavs, texts, wav_lengths, text_lengths, conds = [], [], [], [], []
         for i in indices:
             wav = torch.from_numpy(load_audio(entries[i].audio))  # decoded again at every step
@@ -150,6 +158,7 @@ def measure_old(work: Path, models: Path, steps: int, batch: int) -> dict:
             mel = normalized_mel(torch.stack(wavs))  # every clip padded to 11.6 s, every step
             codes = dvae.codes(mel)
             cond = normalized_mel(torch.cat(conds)).view(len(indices), 2, 80, -1)
+        data_cpu.append(time.process_time() - data_started)
         latent = model.get_conditioning(cond)
         loss_text, loss_mel, _ = model(latent, torch.stack(texts), torch.tensor(text_lengths), codes,
                                        torch.tensor(wav_lengths))
@@ -159,9 +168,10 @@ def measure_old(work: Path, models: Path, steps: int, batch: int) -> dict:
         optimizer.step()
 
     order = rng.permutation(len(entries))
-    batches = [[int(order[(k * batch + j) % len(order)]) for j in range(batch)] for k in range(steps + 1)]
-    timings = [_timed(lambda b=b: step(b)) for b in batches][1:]
-    return _summary(timings, batch)
+    batches = [[int(order[(k * batch + j) % len(order)]) for j in range(batch)] for k in range(steps)]
+    timings = [_timed(lambda b=b: step(b)) for b in batches]
+    # the part of each step the new path does once per clip instead (decode, pad, mel, DVAE codes)
+    return {**_summary(timings, batch), "data_cpu_s_per_step": sum(data_cpu) / len(data_cpu)}
 
 
 def child(args) -> None:
@@ -179,11 +189,12 @@ def child(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=6, help="timed steps per measurement (after one warm-up)")
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--clips", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=1, help="whole epochs timed per measurement")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--clips", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per measurement (default 1)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--path", choices=["new", "old"])
     parser.add_argument("--size", choices=["tiny", "mid"])
     parser.add_argument("--work")
@@ -192,11 +203,12 @@ def main() -> None:
     if args.child:
         return child(args)
 
-    figures: dict = {"batch_size": args.batch, "timed_steps": args.steps, "threads": args.threads,
-                     "speedup_measure": "samples per CPU second, median step"}
+    figures: dict = {"batch_size": args.batch, "threads": args.threads,
+                     "speedup_measure": "samples per CPU second over whole epochs"}
     with tempfile.TemporaryDirectory(prefix="train-throughput-") as tmp:
         tmp = Path(tmp)
         items = make_dataset(tmp / "data", args.clips)
+        args.steps = figures["timed_steps"] = args.epochs * (len(items) // args.batch)  # every clip once an epoch
         seconds = [round(__import__("soundfile").info(str(p)).duration, 1) for p, _ in items]
         figures["clips"] = {"count": len(items), "min_s": min(seconds), "max_s": max(seconds),
                             "mean_s": round(sum(seconds) / len(seconds), 2)}

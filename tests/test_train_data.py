@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
 import torch
 
 from test_train_support import make_dataset

@@ -14,8 +14,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from .audio import AUDIO_SUFFIXES, SAMPLE_RATE, load_audio
 from .errors import UserError
 from .hashes import file_sha256
@@ -114,7 +112,6 @@ class LatentsCache:
 
     def get(self, clips: VoiceClips, autoregressive, diffusion, *, autoregressive_sha: str, diffusion_sha: str,
             device) -> ConditioningLatents:
-        import torch
         key = latents_key(clips, autoregressive_sha, diffusion_sha)
         with self._lock:
             if key in self._memory:

@@ -25,9 +25,8 @@ class Report:
         self._lock = threading.Lock()
         self._metrics = MetricsWriter(run_dir / METRICS_FILE) if enabled else None
         self._log = open(run_dir / TRAIN_LOG, "a", encoding="utf-8") if enabled else None
-        self._board = None
-        if enabled and tensorboard:
-            self._board_dir = run_dir / TENSORBOARD_DIR
+        self._board = None  # created on the first row: importing tensorboard costs a second
+        self._board_dir = run_dir / TENSORBOARD_DIR if enabled and tensorboard else None
 
     def log(self, message: str, *, echo: bool = True) -> None:
         """A train.log line (DLAS-like: time, then the message), echoed to stdout."""
@@ -83,7 +82,7 @@ class Report:
         board.flush()
 
     def _tensorboard(self):
-        if self._board is None and getattr(self, "_board_dir", None) is not None:
+        if self._board is None and self._board_dir is not None:
             from torch.utils.tensorboard import SummaryWriter
             self._board = SummaryWriter(str(self._board_dir))
         return self._board

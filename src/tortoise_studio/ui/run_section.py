@@ -212,12 +212,13 @@ def _plot_update(frame: pd.DataFrame, **limits) -> dict:
     return gr.update(value=_with_all_series(frame), **limits)
 
 
-def _with_all_series(frame: pd.DataFrame) -> pd.DataFrame:
+def _with_all_series(frame: pd.DataFrame) -> pd.DataFrame | None:
     """Gradio's plot fixes its colour domain when it first draws, and does not widen it for new data:
     give every series of COLORS one point from the start (a one-point line draws nothing), so a
-    validation series that appears later gets its colour."""
+    validation series that appears later gets its colour. An empty frame is sent as no value at all:
+    a chart first drawn empty would keep an empty colour domain and draw every later line uncoloured."""
     if frame.empty:
-        return frame
+        return None
     missing = [n for n in COLORS if n not in set(frame["series"])]
     first = frame.iloc[0]
     filler = pd.DataFrame({"step": [first["step"]] * len(missing), "value": [first["value"]] * len(missing),

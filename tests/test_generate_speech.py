@@ -167,6 +167,7 @@ def test_dataset_clips_condition_a_voice(workspace, synth, tiny_models, tortoise
     assert save_speech(workspace, speech) == workspace.results / "ds" / "ds_0001.wav"
 
 
+@pytest.mark.slow
 def test_cli_generate_prints_the_wav_path(workspace, voice, tiny_models):
     out = workspace.root / "cli.wav"
     result = subprocess.run([sys.executable, "-m", "tortoise_studio", "--workspace", str(workspace.root), "generate",

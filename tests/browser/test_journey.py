@@ -1,0 +1,211 @@
+"""The whole journey in a real browser, as a newcomer does it with `./start.sh --demo`:
+prepare the demo voice with real Whisper base, save a training configuration, train, watch the graph
+grow, stop, resume, let it finish, generate with the fine-tune and play it. Screenshots of every tab.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DATASET = "demo"
+RUN = "journey"
+TARGET_STEPS = 80  # enough to watch the graph grow and stop mid-run; tiny steps take 0.1-1 s on 2 CPU cores
+
+
+# ---- helpers shared with test_faults.py -------------------------------------------------------------
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def field(page, elem_id: str):
+    """The text or number input inside a Gradio block."""
+    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
+
+
+def fill(page, elem_id: str, value: str) -> None:
+    box = field(page, elem_id)
+    box.fill(value)
+    box.press("Tab")  # Gradio sends a field's value on change/blur
+
+
+def choose(page, elem_id: str, option: str) -> None:
+    page.locator(f"#{elem_id} input").first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def status_text(page) -> str:
+    return page.locator("#run-status").inner_text()
+
+
+def plot_points(page, plot: str = "#run-loss-plot") -> int:
+    """Vertices of the visible lines of a Vega line plot (one M/L command per point in each stroked path)."""
+    paths = page.locator(f"{plot} .mark-line path")
+    total = 0
+    for i in range(paths.count()):
+        path = paths.nth(i)
+        if re.match(r"#|rgb", path.get_attribute("stroke") or ""):
+            total += len(re.findall(r"[ML]", path.get_attribute("d") or ""))
+    return total
+
+
+def page_text(page) -> str:
+    return page.locator("body").inner_text()
+
+
+def assert_no_internals(page) -> None:
+    """Nothing of Python's insides reaches the page: no traceback, no exception class in a toast."""
+    text = page_text(page)
+    assert "Traceback" not in text and 'File "' not in text, text[-2000:]
+    for toast in page.locator(".toast-body, [data-testid='toast-body']").all():
+        assert "Error" not in toast.inner_text() or "error:" in toast.inner_text().lower(), toast.inner_text()
+
+
+def prepare_demo_voice(page, whisper_base: Path) -> None:
+    page.get_by_role("tab", name="Prepare").click()
+    assert page.locator("#prepare-voice input").first.input_value() == "demo"
+    page.get_by_text("Options", exact=True).click()
+    assert page.locator("#prepare-backend input").first.input_value() == "faster-whisper"
+    fill(page, "prepare-model", str(whisper_base))
+    fill(page, "prepare-language", "en")
+    fill(page, "prepare-validation-fraction", "0.2")
+    page.locator("#prepare-run").click()
+    page.locator("#prepare-status").get_by_text("Prepared").wait_for(timeout=240_000)
+
+
+def configure_run(page, root: Path, *, run: str, epochs: int, save_every: int) -> Path:
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#config-refresh").click()  # the dataset was prepared after the page loaded
+    choose(page, "config-dataset", DATASET)
+    fill(page, "config-run", run)
+    for key, value in (("epochs", epochs), ("batch-size", 2), ("save-every-epochs", save_every),
+                       ("validation-every-epochs", save_every), ("keep-last", 2)):
+        fill(page, f"config-{key}", str(value))
+    choose(page, "config-device", "cpu")
+    assert field(page, "config-model-models-dir").input_value() == "models/tiny"  # from Settings, set by --demo
+    page.locator("#config-summary").get_by_text(f"x {epochs} epochs").wait_for()
+    page.locator("#config-save").click()
+    page.locator("#config-message").get_by_text("Saved").wait_for()
+    run_dir = root / "training" / DATASET / "runs" / run
+    assert (run_dir / "train.yaml").is_file()
+    wait_until(lambda: f"{DATASET}/{run}" in page.locator("#run-dropdown input").input_value(), 30,
+               "the saved run to be selected in the Run section")
+    return run_dir
+
+
+def train_steps(root: Path) -> int:
+    lines = (root / "training" / DATASET / "train.txt").read_text().splitlines()
+    return len([line for line in lines if line.strip()])
+
+
+def epochs_for(root: Path, steps: int) -> int:
+    return max(2, math.ceil(steps / max(1, train_steps(root) // 2)))
+
+
+def stop_trainer(run_dir: Path) -> None:
+    """Never leave a trainer behind, whatever failed."""
+    from tortoise_studio.launch import stop_run
+    from tortoise_studio.errors import UserError
+    try:
+        stop_run(run_dir, timeout=20)
+    except UserError:
+        pass
+
+
+# ---- the journey -------------------------------------------------------------------------------------
+
+def test_journey_from_recordings_to_a_fine_tuned_voice(start_ui, page, tmp_path, whisper_base, screenshot_dir):
+    root = tmp_path / "ws"
+    server = start_ui(root, "--demo")
+    page.goto(server.url)
+    page.locator("#demo-banner").get_by_text("generated audio is noise").wait_for()
+
+    prepare_demo_voice(page, whisper_base)
+    assert "5 clips" in page.locator("#prepare-summary").inner_text()
+    assert train_steps(root) >= 2
+    page.screenshot(path=str(screenshot_dir / "prepare.png"), full_page=True)
+
+    epochs = epochs_for(root, TARGET_STEPS)
+    run_dir = configure_run(page, root, run=RUN, epochs=epochs, save_every=max(1, epochs // 4))
+    try:
+        train_watch_stop_resume(page, run_dir, screenshot_dir)
+    except BaseException:
+        page.screenshot(path=str(screenshot_dir / "journey-failed.png"), full_page=True)
+        raise
+    finally:
+        stop_trainer(run_dir)
+    finetune = root / "models" / "finetunes" / f"{DATASET}-{RUN}.pth"
+    assert finetune.is_file()
+
+    generate_and_play(page, finetune, screenshot_dir)
+    page.get_by_role("tab", name="Settings").click()
+    page.locator("#settings-check").click()
+    page.locator("#settings-models-table").get_by_text("autoregressive.pth").wait_for()
+    page.screenshot(path=str(screenshot_dir / "settings.png"), full_page=True)
+    assert_no_internals(page)
+
+
+def train_watch_stop_resume(page, run_dir: Path, screenshot_dir: Path) -> None:
+    page.locator("#run-train").click()
+    wait_until(lambda: "running" in status_text(page), 60, "the run to be running")
+    counts = [wait_until(lambda: plot_points(page), 120, "the first points on the loss graph")]
+    wait_until(lambda: plot_points(page) > counts[-1], 30, "the loss graph to grow")
+    counts.append(plot_points(page))
+    page.screenshot(path=str(screenshot_dir / "train.png"), full_page=True)
+
+    page.locator("#run-stop").click()
+    wait_until(lambda: "stopped" in status_text(page), 120, "the run to stop")
+    stopped_at = int(re.search(r"last checkpoint: step (\d+)", status_text(page)).group(1))
+    total = int(re.search(r"step \d+/(\d+)", status_text(page)).group(1))
+    assert 0 < stopped_at < total
+    checkpoint = page.locator("#run-checkpoint input")
+    wait_until(lambda: f"step {stopped_at}" in checkpoint.input_value(), 20, "the stop's checkpoint offered")
+
+    page.locator("#run-resume").click()
+    wait_until(lambda: "done" in status_text(page), 300, "the resumed run to finish")
+    assert f"step {total}/{total}" in status_text(page)
+    assert plot_points(page) > counts[-1]
+    events = [line for line in (run_dir / "metrics.jsonl").read_text().splitlines() if '"kind": "event"' in line]
+    assert any('"event": "resume"' in e and f'"step": {stopped_at}' in e for e in events), events
+
+
+def generate_and_play(page, finetune: Path, screenshot_dir: Path) -> None:
+    page.get_by_role("tab", name="Generate").click()
+    page.locator("#gen-refresh").click()
+    fill(page, "gen-text", "Hello from my own voice.")
+    choose(page, "gen-voice", "demo")
+    choose(page, "gen-model", f"fine-tune: {finetune.stem}")
+    choose(page, "gen-preset", "ultra_fast")
+    fill(page, "gen-candidates", "1")
+    page.get_by_text("Advanced settings").click()
+    fill(page, "gen-diffusion-iterations", "10")
+    fill(page, "gen-max-mel-tokens", "40")
+    page.locator("#gen-generate").click()
+    page.locator("#gen-message").get_by_text("Saved").wait_for(timeout=240_000)
+    message = page.locator("#gen-message").inner_text()
+    assert finetune.stem in message, message
+    wav = Path(re.search(r"Saved (\S+\.wav)", message).group(1))
+    assert wav.parts[0] == "results"
+    play(page, "#gen-output")
+    page.screenshot(path=str(screenshot_dir / "generate.png"), full_page=True)
+
+
+def play(page, block: str) -> None:
+    """Press the player's play button and see the audio element's clock move."""
+    page.locator(f"{block} button[aria-label='Play'], {block} button.play-pause-button").first.click()
+    wait_until(lambda: page.evaluate(
+        "(sel) => [...document.querySelectorAll(sel + ' audio')].some(a => a.currentTime > 0)", block),
+        20, "the result to play")
