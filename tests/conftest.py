@@ -63,3 +63,10 @@ def whisper_base() -> Path:
                 out.write(part.read_bytes())
         tmp.rename(target / "model.bin")
     return target
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/browser/ drives a real browser: mark it so `-m "not browser"` skips it."""
+    for item in items:
+        if "browser" in item.path.parts:
+            item.add_marker(pytest.mark.browser)

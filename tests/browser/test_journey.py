@@ -199,13 +199,16 @@ def generate_and_play(page, finetune: Path, screenshot_dir: Path) -> None:
     assert finetune.stem in message, message
     wav = Path(re.search(r"Saved (\S+\.wav)", message).group(1))
     assert wav.parts[0] == "results"
-    play(page, "#gen-output")
+    play(page, "#gen-output", wav.name)
     page.screenshot(path=str(screenshot_dir / "generate.png"), full_page=True)
 
 
-def play(page, block: str) -> None:
-    """Press the player's play button and see the audio element's clock move."""
-    page.locator(f"{block} button[aria-label='Play'], {block} button.play-pause-button").first.click()
+def play(page, block: str, name: str) -> None:
+    """Press the player's play button and see its clock move (WaveSurfer keeps its <audio> in a shadow root)."""
+    download = page.locator(f"{block} a[download]")
+    wait_until(lambda: (download.get_attribute("download") or "") == name, 30, f"{name} in the player")
+    page.locator(f"{block} button.play-pause-button").click()
     wait_until(lambda: page.evaluate(
-        "(sel) => [...document.querySelectorAll(sel + ' audio')].some(a => a.currentTime > 0)", block),
-        20, "the result to play")
+        """(sel) => { const root = document.querySelector(sel + ' #waveform div')?.shadowRoot;
+                      const media = root && root.querySelector('audio, video');
+                      return !!media && media.currentTime > 0.2; }""", block), 20, "the result to play")
