@@ -175,3 +175,25 @@ def test_an_unloadable_model_file_is_an_error_event(workspace, tortoise_voices, 
     assert run(config) == 2
     error, = rows(config.parent, event="error")
     assert "broken.pth" in error["message"] and "not a readable PyTorch weights file" in error["message"]
+
+
+def test_gradient_checkpointing_saves_the_same_plain_state_dict(workspace, tortoise_voices, tiny_models):
+    make_dataset(workspace, tortoise_voices)
+    config = make_run(workspace, tiny_models, max_steps=1, model={"gradient_checkpointing": True})
+
+    assert run(config) == 0
+
+    from tortoise.models.autoregressive import UnifiedVoice
+    from tortoise_studio.models import model_sizes
+    model = UnifiedVoice(**{**model_sizes(tiny_models)["autoregressive"], "checkpointing": False})
+    model.load_state_dict(torch.load(latest_checkpoint(config.parent).model_path, weights_only=True), strict=True)
+    assert rows(config.parent, "train")[0]["loss_mel_ce"] > 0
+
+
+def test_the_process_rejects_a_missing_configuration(tmp_path):
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "tortoise_studio.train", str(tmp_path / "nope.yaml")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "nope.yaml: no such configuration file" in done.stderr

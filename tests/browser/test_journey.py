@@ -5,12 +5,14 @@ grow, stop, resume, let it finish, generate with the fine-tune and play it. Scre
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
 from pathlib import Path
 
 import pytest
+import soundfile
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -150,7 +152,7 @@ def test_journey_from_recordings_to_a_fine_tuned_voice(start_ui, page, tmp_path,
     finetune = root / "models" / "finetunes" / f"{DATASET}-{RUN}.pth"
     assert finetune.is_file()
 
-    generate_and_play(page, finetune, screenshot_dir)
+    generate_and_play(page, root, finetune, screenshot_dir)
     page.get_by_role("tab", name="Settings").click()
     page.locator("#settings-check").click()
     page.locator("#settings-models-table").get_by_text("autoregressive.pth").wait_for()
@@ -182,14 +184,15 @@ def train_watch_stop_resume(page, run_dir: Path, screenshot_dir: Path) -> None:
     assert any('"event": "resume"' in e and f'"step": {stopped_at}' in e for e in events), events
 
 
-def generate_and_play(page, finetune: Path, screenshot_dir: Path) -> None:
+def generate_and_play(page, root: Path, finetune: Path, screenshot_dir: Path) -> None:
     page.get_by_role("tab", name="Generate").click()
     page.locator("#gen-refresh").click()
     fill(page, "gen-text", "Hello from my own voice.")
     choose(page, "gen-voice", "demo")
     choose(page, "gen-model", f"fine-tune: {finetune.stem}")
     choose(page, "gen-preset", "ultra_fast")
-    fill(page, "gen-candidates", "1")
+    wait_until(lambda: field(page, "gen-candidates").input_value() == "16", 20, "the preset's 16 candidates")
+    fill(page, "gen-candidates", "1")  # one candidate: the ranking step is not what this journey is about
     page.get_by_text("Advanced settings").click()
     fill(page, "gen-diffusion-iterations", "10")
     fill(page, "gen-max-mel-tokens", "40")
@@ -199,6 +202,11 @@ def generate_and_play(page, finetune: Path, screenshot_dir: Path) -> None:
     assert finetune.stem in message, message
     wav = Path(re.search(r"Saved (\S+\.wav)", message).group(1))
     assert wav.parts[0] == "results"
+    info = json.loads((root / wav).with_suffix(".json").read_text())
+    assert info["models"]["autoregressive"]["path"] == str(finetune)
+    assert (info["voice"], info["settings"]["preset"], info["settings"]["candidates"]) == ("demo", "ultra_fast", 1)
+    audio, rate = soundfile.read(root / wav)
+    assert rate == 24000 and len(audio) > 0.5 * rate
     play(page, "#gen-output", wav.name)
     page.screenshot(path=str(screenshot_dir / "generate.png"), full_page=True)
 

@@ -54,11 +54,17 @@ def run(config_path: str | Path, *, resume: str = "latest", force: bool = False,
 
 
 def _report_failure(trainer, config_path: Path, message: str, trace: str | None) -> None:
+    from .distributed import from_environment
     from .reporting import Report, print_error
     print_error(message)
-    report = trainer.report if trainer is not None else Report(config_path.resolve().parent)
+    if trainer is not None:
+        report = trainer.report
+    else:  # the trainer could not even be made: still leave the event where the UI looks
+        report = Report(config_path.resolve().parent, enabled=from_environment().is_main, tensorboard=False)
     report.event("error", step=getattr(trainer, "step", 0), message=message)
     report.log(f"error: {message}" + (f"\n{trace}" if trace else ""), echo=False)
+    if trainer is None:
+        report.close()
 
 
 class _StopFlag:

@@ -1,0 +1,133 @@
+"""Faults on the way: the UI server dies while a run trains, the trainer is killed, forms are filled with
+nonsense. None of them may cost the user their run, write outside the workspace, or show Python's insides."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from test_journey import (assert_no_internals, choose, field, fill, plot_points, status_text, stop_trainer,
+                          wait_until)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DATASET, RUN = "ds", "endless"
+
+
+def make_workspace(root: Path, tortoise_voices: Path, tiny_models: Path) -> Path:
+    """A prepared dataset of real speech (4 train, 1 validation clip) and a run that lasts until stopped."""
+    from tortoise_studio.config import config_from_dict, save_config
+    from tortoise_studio.workspace import Workspace
+    ws = Workspace.at(root).ensure()
+    folder = ws.training / DATASET
+    (folder / "audio").mkdir(parents=True)
+    clips = sorted((tortoise_voices / "rainbow").glob("*.wav"))
+    for clip in clips:
+        shutil.copy(clip, folder / "audio" / clip.name)
+    lines = [f"audio/{clip.name}|Sentence number {i} of the rainbow voice." for i, clip in enumerate(clips)]
+    (folder / "train.txt").write_text("\n".join(lines[:4]) + "\n")
+    (folder / "validation.txt").write_text(lines[4] + "\n")
+    cfg = config_from_dict({"dataset": DATASET, "model": {"models_dir": str(tiny_models)}, "epochs": 5000,
+                            "batch_size": 2, "learning_rate": 1e-4, "device": "cpu", "workers": 0,
+                            "save_every_epochs": 4, "keep_last": 2, "validation": {"every_epochs": 4}})
+    return save_config(cfg, ws.run_dir(DATASET, RUN) / "train.yaml").parent
+
+
+def open_run(page, server) -> None:
+    page.goto(server.url)
+    page.get_by_role("tab", name="Train").click()
+    wait_until(lambda: f"{DATASET}/{RUN}" in page.locator("#run-dropdown input").input_value(), 30,
+               "the run to be listed and selected")
+
+
+def train_rows(run_dir: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return [r for r in rows if r.get("kind") == "train"]
+
+
+def events(run_dir: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return [r for r in rows if r.get("kind") == "event"]
+
+
+def trainer_pid(run_dir: Path) -> int:
+    from tortoise_studio.runs import read_pid_file
+    return read_pid_file(run_dir).pid
+
+
+def kill_server(server) -> None:
+    """What a crash or a closed terminal does: the whole UI process group, at once, no clean-up."""
+    os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+
+
+@pytest.fixture
+def run_dir(tmp_path, tortoise_voices, tiny_models):
+    run_dir = make_workspace(tmp_path / "ws", tortoise_voices, tiny_models)
+    yield run_dir
+    stop_trainer(run_dir)  # never leave a trainer behind, whatever failed
+
+
+def test_ui_server_killed_while_training_finds_the_run_again(start_ui, page, run_dir, screenshot_dir):
+    root = run_dir.parents[3]
+    first = start_ui(root)
+    open_run(page, first)
+    page.locator("#run-train").click()
+    wait_until(lambda: "running" in status_text(page), 60, "the run to be running")
+    wait_until(lambda: plot_points(page), 120, "the first points on the loss graph")
+
+    kill_server(first)
+    pid = trainer_pid(run_dir)
+    before = len(train_rows(run_dir))
+    wait_until(lambda: len(train_rows(run_dir)) > before + 3, 60, "the run to go on training without the UI")
+    os.kill(pid, 0)  # the same trainer process, still there
+
+    second = start_ui(root)
+    open_run(page, second)
+    wait_until(lambda: "running" in status_text(page), 30, "the run to be found running")
+    rows = len(train_rows(run_dir))
+    # the whole graph: every step since the start, as a train mel and a train text line
+    wait_until(lambda: plot_points(page) >= 2 * rows, 30, "the whole graph, from step 1")
+    shown = plot_points(page)
+    wait_until(lambda: plot_points(page) > shown, 30, "the graph to keep growing under the new server")
+    assert trainer_pid(run_dir) == pid
+    page.screenshot(path=str(screenshot_dir / "faults-after-ui-restart.png"), full_page=True)
+
+    page.locator("#run-stop").click()
+    wait_until(lambda: "stopped" in status_text(page), 120, "the run to stop")
+    assert_no_internals(page)
+
+
+def test_killed_trainer_shows_as_crashed_and_resumes_from_its_last_checkpoint(start_ui, page, run_dir,
+                                                                           screenshot_dir):
+    server = start_ui(run_dir.parents[3])
+    open_run(page, server)
+    page.locator("#run-train").click()
+    found = wait_until(lambda: re.search(r"last checkpoint: step (\d+)", status_text(page)), 120,
+                       "a periodic checkpoint")
+    pid = trainer_pid(run_dir)
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: "crashed" in status_text(page), 30, "the run to show as crashed")
+    page.locator("#run-banner").get_by_text("Training crashed").wait_for()
+    last = int(re.search(r"last checkpoint: step (\d+)", status_text(page)).group(1))
+    assert last >= int(found.group(1))
+    checkpoint = page.locator("#run-checkpoint input")
+    wait_until(lambda: f"step {last}" in checkpoint.input_value(), 20, "the last checkpoint offered first")
+    page.screenshot(path=str(screenshot_dir / "faults-crashed.png"), full_page=True)
+
+    page.locator("#run-resume").click()
+    wait_until(lambda: "running" in status_text(page), 60, "the resumed run to be running")
+    wait_until(lambda: any(e["event"] == "resume" for e in events(run_dir)), 60, "the resume event")
+    resume = [e for e in events(run_dir) if e["event"] == "resume"][-1]
+    assert resume["step"] == last
+    assert trainer_pid(run_dir) != pid
+    wait_until(lambda: max(r["step"] for r in train_rows(run_dir)) > last, 60, "steps after the checkpoint")
+    page.locator("#run-stop").click()
+    wait_until(lambda: "stopped" in status_text(page), 120, "the run to stop")
+    assert_no_internals(page)
