@@ -131,3 +131,95 @@ def test_killed_trainer_shows_as_crashed_and_resumes_from_its_last_checkpoint(st
     page.locator("#run-stop").click()
     wait_until(lambda: "stopped" in status_text(page), 120, "the run to stop")
     assert_no_internals(page)
+
+
+# ---- nonsense in every form ----------------------------------------------------------------------------
+
+def files_outside(root: Path) -> dict[str, int]:
+    """Every file under the workspace's parent folder that is not in the workspace, with its size."""
+    parent = root.parent
+    return {str(p.relative_to(parent)): p.stat().st_size for p in parent.rglob("*")
+            if p.is_file() and root not in p.parents}
+
+
+def expect(page, elem_id: str, *needles: str, timeout: float = 60_000) -> str:
+    """The message block answers, naming what was wrong; nothing of Python's insides shows."""
+    box = page.locator(f"#{elem_id}")
+    box.get_by_text(needles[0]).first.wait_for(timeout=timeout)
+    text = box.inner_text()
+    for needle in needles[1:]:
+        assert needle in text, (needle, text)
+    assert_no_internals(page)
+    return text
+
+
+def test_nonsense_in_every_form_gets_a_message_and_writes_nothing_outside(start_ui, page, tmp_path, tortoise_voices,
+                                                                         tiny_models):
+    root = tmp_path / "deep" / "ws"
+    make_workspace(root, tortoise_voices, tiny_models)
+    (root / "settings.json").write_text(json.dumps({"models_dir": str(tiny_models), "device": "cpu"}))
+    outside = files_outside(root)
+    clip = sorted((tortoise_voices / "rainbow").glob("*.wav"))[0]
+    server = start_ui(root)
+    page.goto(server.url)
+
+    # Prepare: voice names that climb out, empty, or odd; numbers out of range; a language that is none.
+    page.get_by_role("tab", name="Prepare").click()
+    page.locator("#prepare-upload input[type=file]").set_input_files(str(clip))
+    for name in ("../../escape", "..", "a/b", " ", "x" * 300, "con\u0000trol"):
+        fill(page, "prepare-new-voice", name)
+        page.locator("#prepare-add").click()
+        expect(page, "prepare-status", "Not added", "voice")
+    page.get_by_text("Options", exact=True).click()
+    fill(page, "prepare-new-voice", "Zoë 🐢 ünïcode")  # unicode is a fine name: it lands inside voices/
+    page.locator("#prepare-add").click()
+    expect(page, "prepare-status", "Added 1 file")
+    assert (root / "voices" / "Zoë 🐢 ünïcode" / clip.name).is_file()
+    for elem_id, value, needle in (("prepare-validation-fraction", "-3", "validation_fraction"),
+                                   ("prepare-validation-fraction", "1e12", "validation_fraction"),
+                                   ("prepare-language", "☃☃", "language")):
+        fill(page, elem_id, value)
+        page.locator("#prepare-run").click()
+        expect(page, "prepare-status", "Prepare failed", needle)
+        fill(page, elem_id, "0.2" if "fraction" in elem_id else "auto")
+
+    # Configure: each nonsense value alone; Save answers with the key and writes no train.yaml.
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#config-refresh").click()
+    choose(page, "config-dataset", DATASET)
+    for key, value, needle in (("run", "../../escape", "run"), ("epochs", "-5", "epochs"),
+                               ("batch-size", "1000000000000", "batch_size"), ("learning-rate", "", "learning_rate"),
+                               ("optimizer-betas", "abc, ☃", "optimizer.betas"), ("warmup-steps", "-1", "warmup_steps"),
+                               ("scheduler-gamma", "1e308", "scheduler.gamma")):
+        good = field(page, f"config-{key}").input_value()
+        fill(page, f"config-{key}", value)
+        page.locator("#config-save").click()
+        expect(page, "config-message", "Not saved", needle)
+        fill(page, f"config-{key}", good)
+    assert sorted(p.name for p in (root / "training" / DATASET / "runs").iterdir()) == [RUN]
+
+    # Generate: empty text, numbers far out of range.
+    page.get_by_role("tab", name="Generate").click()
+    for elem_id, value, needle in (("gen-text", "", "text"), ("gen-seed", "-1", "seed"),
+                                   ("gen-candidates", "1000000000", "candidates"),
+                                   ("gen-candidates", "0", "candidates")):
+        good = field(page, elem_id).input_value()
+        fill(page, "gen-text", "Hello." if elem_id != "gen-text" else "")
+        fill(page, elem_id, value)
+        page.locator("#gen-generate").click()
+        expect(page, "gen-message", "rror", needle)
+        fill(page, elem_id, good)
+    assert not list((root / "results").rglob("*.wav"))
+
+    # Settings: an empty models folder is refused; one outside the workspace is only read, never written.
+    page.get_by_role("tab", name="Settings").click()
+    fill(page, "settings-models-dir", "")
+    page.locator("#settings-save").click()
+    expect(page, "settings-message", "Not saved", "models_dir")
+    fill(page, "settings-models-dir", "../../../../../../../../nonexistent/☃")
+    page.locator("#settings-save").click()
+    expect(page, "settings-message", "Saved")
+    page.locator("#settings-models-table").get_by_text("autoregressive.pth").wait_for()
+
+    assert files_outside(root) == outside
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "deep" / "escape").exists()
