@@ -68,3 +68,22 @@ def test_is_demo_models(tmp_path, tiny_models):
     custom.mkdir()
     (custom / "models.yaml").write_text("autoregressive: {layers: 4}\n# tiny\n")
     assert not is_demo_models(custom)  # sizes of one's own are not the random demo set
+
+
+def test_banner_and_settings_handlers_follow_the_models_folder(workspace):
+    from tortoise_studio.ui.app import demo_banner
+    from tortoise_studio.ui.context import AppContext
+    from tortoise_studio.ui.settings_tab import demo_handler, save_handler
+    ctx = AppContext(workspace)
+    assert demo_banner(ctx) == ""
+    message, models_dir, table = demo_handler(ctx)
+    assert message.startswith("Demo ready") and models_dir == DEMO_MODELS
+    assert list(table["status"]) == ["ok"] * 5
+    assert "noise" in demo_banner(ctx)
+    message, _ = save_handler(ctx, "   ", "cpu")
+    assert message == "**Not saved:** models_dir: must not be empty"
+    assert load_settings(workspace).models_dir == DEMO_MODELS  # nothing written
+    save_handler(ctx, "models/tortoise", "cpu")
+    assert demo_banner(ctx) == ""
+    workspace.settings_file.write_text("{not json")
+    assert demo_banner(ctx) == ""  # the Settings tab says what is wrong; the banner does not fail the page

@@ -1,4 +1,8 @@
-"""The web UI shell: a real server process, a real browser, the Settings tab."""
+"""The web UI shell: a real server process, a real browser, the Settings tab and the demo notice."""
+
+import pytest
+
+pytestmark = pytest.mark.browser
 
 
 def test_settings_tab_shows_models_table(start_ui, page, tmp_path, tiny_models):
@@ -34,6 +38,9 @@ def test_settings_demo_button_sets_up_the_demo_and_every_tab_says_so(start_ui, p
     for tab in ("Prepare", "Train", "Generate", "Settings"):
         page.get_by_role("tab", name=tab).click()
         assert "noise" in banner(page).inner_text(), tab
+    page.get_by_role("tab", name="Train").click()  # a new training configuration starts from the demo models
+    assert page.locator("#config-model-models-dir textarea, #config-model-models-dir input").first.input_value() \
+        == "models/tiny"
     page.reload()  # the notice is worked out again on every load
     banner(page).get_by_text("tiny and random").wait_for()
 
@@ -53,3 +60,19 @@ def test_demo_flag_starts_with_the_demo_set_up(start_ui, page, tmp_path):
     banner(page).get_by_text("generated audio is noise").wait_for()
     assert (root / "models" / "tiny" / "models.yaml").is_file()
     assert (root / "voices" / "demo" / "1.wav").is_file()
+
+
+def test_ui_start_imports_no_heavy_library(tmp_path):
+    """The first page comes in seconds because torch, TorToiSe and Whisper load when first needed."""
+    import subprocess
+    import sys
+    heavy = ["torch", "torchaudio", "tortoise", "whisper", "faster_whisper", "ctranslate2", "transformers"]
+    probe = ("import sys\n"
+             "from tortoise_studio.workspace import Workspace\n"
+             "from tortoise_studio.ui.context import AppContext\n"
+             "from tortoise_studio.ui.app import build_app\n"
+             "build_app(AppContext(Workspace.at(sys.argv[1]).ensure()))\n"
+             "print(*[m for m in sys.argv[2:] if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "ws"), *heavy], capture_output=True,
+                         text=True, check=True, env={"GRADIO_ANALYTICS_ENABLED": "False", "PATH": "/usr/bin"})
+    assert out.stdout.split() == []

@@ -1,15 +1,33 @@
-"""TorToiSe's models: sizes, loading (strict), the DVAE, the mel, the tiny set, and the file check."""
+"""TorToiSe's models: sizes, loading (strict), the DVAE, the mel, the tiny set, and the file check.
 
-from .check import ModelStatus, check_models
-from .dvae import DiscreteVAE
-from .files import MODEL_FILES, PUBLISHED_SIZES, ModelFileError, model_sizes
-from .loader import (build_autoregressive, load_autoregressive, load_clvp, load_diffusion, load_dvae,
-                     load_vocoder)
-from .mel import normalized_mel
-from .tiny import TINY_SIZES, make_tiny_models
+Names load from their submodule on first use (PEP 562), so importing `models.files` (no torch) from the
+UI does not pull in torch at start-up.
+"""
 
-__all__ = [
-    "MODEL_FILES", "PUBLISHED_SIZES", "TINY_SIZES", "DiscreteVAE", "ModelFileError", "ModelStatus",
-    "build_autoregressive", "check_models", "load_autoregressive", "load_clvp", "load_diffusion", "load_dvae",
-    "load_vocoder", "make_tiny_models", "model_sizes", "normalized_mel",
-]
+from __future__ import annotations
+
+import importlib
+
+_SOURCES = {
+    "ModelStatus": "check", "check_models": "check",
+    "DiscreteVAE": "dvae",
+    "MODEL_FILES": "files", "PUBLISHED_SIZES": "files", "ModelFileError": "files", "model_sizes": "files",
+    "build_autoregressive": "loader", "load_autoregressive": "loader", "load_clvp": "loader",
+    "load_diffusion": "loader", "load_dvae": "loader", "load_vocoder": "loader",
+    "normalized_mel": "mel",
+    "TINY_SIZES": "tiny", "make_tiny_models": "tiny",
+}
+
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str):
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_SOURCES[name]}", __name__), name)
+    globals()[name] = value  # next time without this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SOURCES))

@@ -7,6 +7,7 @@ import importlib
 import gradio as gr
 
 from ..demo import DEMO_NOTICE, is_demo_models
+from ..errors import UserError
 from .context import AppContext
 
 # (tab title, module with a `build(ctx)` function)
@@ -31,7 +32,7 @@ def demo_banner(ctx: AppContext) -> str:
     """The notice above every tab, shown while the models folder in Settings is a tiny random set."""
     try:
         demo = is_demo_models(ctx.models_dir())
-    except Exception:  # noqa: BLE001 - an unreadable settings.json is the Settings tab's message, not the banner's
+    except UserError:  # an unreadable settings.json is the Settings tab's message, not the banner's
         demo = False
     return DEMO_NOTICE if demo else ""
 
@@ -41,16 +42,37 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         gr.Markdown("# Tortoise Studio\nFine-tune TorToiSe on your own recordings, then speak with the result.")
         # always in the page (empty when not a demo): Gradio 6 does not bring back a block built hidden
         banner = gr.Markdown(demo_banner(ctx), elem_id="demo-banner")
-        settings_changes = []
+        parts = {}
         for title, module_name in TABS:
             module = _tab_module(module_name)
             if module is None:
                 continue
             with gr.Tab(title, elem_id=f"tab-{title.lower()}"):
-                parts = module.build(ctx)
-            settings_changes += (parts or {}).get("settings_changed", [])
-        # fresh on every page load (settings may change from another page or the command line) and after Settings
-        app.load(lambda: demo_banner(ctx), None, banner, show_progress="hidden")
-        for event in settings_changes:
-            event.then(lambda: demo_banner(ctx), None, banner, show_progress="hidden")
+                parts[title] = module.build(ctx) or {}
+        _follow_settings(ctx, app, banner, parts)
     return app
+
+
+def _follow_settings(ctx: AppContext, app: gr.Blocks, banner: gr.Markdown, parts: dict[str, dict]) -> None:
+    """What shows the settings is refreshed on every page load (they may have changed from another page or
+    the command line) and after each change in the Settings tab: the demo banner, and the models folder
+    that a new training configuration starts from."""
+    models_dir = parts.get("Train", {}).get("configure", {}).get("widgets", {}).get("model.models_dir")
+    outputs = [banner] + ([models_dir] if models_dir is not None else [])
+
+    def refresh():
+        values = [demo_banner(ctx)]
+        if models_dir is not None:
+            values.append(_settings_models_dir(ctx))
+        return values
+
+    app.load(refresh, None, outputs, show_progress="hidden")
+    for event in parts.get("Settings", {}).get("settings_changed", []):
+        event.then(refresh, None, outputs, show_progress="hidden")
+
+
+def _settings_models_dir(ctx: AppContext):
+    try:
+        return ctx.settings().models_dir
+    except UserError:  # an unreadable settings.json: leave the field as it is
+        return gr.update()
