@@ -75,3 +75,29 @@ def test_missing_dataset_exits_2(ws):
 def test_warnings_are_printed_but_do_not_block(ws):
     done = studio(ws, "config", "ds", "--run", "r", "--set", "batch_size=4", "--set", "max_steps=99999")
     assert done.returncode == 0 and "warning: max_steps: 99999 is beyond" in done.stderr
+
+
+def test_models_dir_defaults_to_the_settings_models_folder(ws, tiny_models):
+    import json
+    (ws.root / "settings.json").write_text(json.dumps({"models_dir": str(tiny_models), "device": "cpu"}))
+    done = studio(ws, "config", "ds", "--run", "settings", "--set", "batch_size=4")
+    assert done.returncode == 0, done.stderr
+    assert load_config(Path(done.stdout.strip())).model.models_dir == str(tiny_models)
+    # the tiny set has the base weights, so no warning about missing ones
+    assert "autoregressive.pth" not in done.stderr
+
+    # --set and a --from file that names a folder still win over Settings
+    done = studio(ws, "config", "ds", "--run", "set", "--set", "batch_size=4",
+                  "--set", "model.models_dir=models/tortoise")
+    assert done.returncode == 0, done.stderr
+    assert load_config(Path(done.stdout.strip())).model.models_dir == "models/tortoise"
+    named = ws.root / "named.yaml"
+    named.write_text("dataset: x\nbatch_size: 4\nmodel:\n  models_dir: models/tortoise\n")
+    done = studio(ws, "config", "ds", "--run", "from", "--from", str(named))
+    assert done.returncode == 0, done.stderr
+    assert load_config(Path(done.stdout.strip())).model.models_dir == "models/tortoise"
+    unnamed = ws.root / "unnamed.yaml"
+    unnamed.write_text("dataset: x\nbatch_size: 4\n")
+    done = studio(ws, "config", "ds", "--run", "unnamed", "--from", str(unnamed))
+    assert done.returncode == 0, done.stderr
+    assert load_config(Path(done.stdout.strip())).model.models_dir == str(tiny_models)

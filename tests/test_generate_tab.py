@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -79,3 +80,13 @@ def test_wiring_generate_ab_and_missing_weights(client, workspace, tiny_models, 
     message, _, _ = client.predict("Hello there.", "v", "", *QUICK_FORM, api_name="/on_generate")
     assert message.startswith(f"**Error:** {broken / 'vocoder.pth'}: file not found; get TorToiSe's files")
     assert "Traceback" not in message
+
+
+def test_numbers_out_of_range_name_the_field_value_and_range():
+    # the widgets declare no minimum/maximum, so these messages (not Gradio's nameless toast) reach the page
+    for form, message in ((["fast", 2, -1, *QUICK_FORM[3:]], "seed: -1 must be a whole number from 0 to 4294967295"),
+                          (["fast", 0, 0, *QUICK_FORM[3:]], "candidates: 0 must be a whole number from 1 to 1024"),
+                          (["fast", 2, 0, 0, *QUICK_FORM[4:]], "diffusion_iterations: 0 must be a whole number"),
+                          (["fast", 2, float("inf"), *QUICK_FORM[3:]], "seed: enter a whole number")):
+        with pytest.raises(UserError, match="^" + re.escape(message)):
+            settings_from(*form)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 
 import numpy as np
@@ -128,3 +129,41 @@ def test_section_builds_inside_the_app(ctx):
     ids = {block.elem_id for block in app.blocks.values() if getattr(block, "elem_id", None)}
     assert {"run-dropdown", "run-train", "run-stop", "run-resume", "run-checkpoint", "run-loss-plot",
             "run-lr-plot", "run-total-plot", "run-tensorboard", "run-compare"} <= ids
+
+
+def test_run_label_follows_the_selected_runs_state_keeping_the_selection(ctx, workspace):
+    old = make_run(workspace, "alice", "first", mtime=time.time() - 100)
+    make_run(workspace, "alice", "second")
+    (old / "train.yaml").with_name("metrics.jsonl").unlink()  # nothing started yet: configured
+    listed = dict(rs.run_choices(ctx))
+    assert "alice/first — configured" in listed
+    v = rs.view(ctx, str(old), 0.0, 0, 0, 0, 0)
+    # no change of state: no re-listing (the tick stays cheap)
+    update, state = rs.run_dropdown_update(ctx, str(old), "configured", v["state"])
+    assert state == "configured" and "choices" not in update and "value" not in update
+
+    with MetricsWriter(old / "metrics.jsonl") as w:  # the run trained and stopped since the list was made
+        w.event("start", step=0, steps_total=100)
+        w.event("stop", step=5)
+    v = rs.view(ctx, str(old), 0.0, 0, 0, 0, 0)
+    update, state = rs.run_dropdown_update(ctx, str(old), "configured", v["state"])
+    assert state == "stopped" and update["value"] == str(old)  # the older run stays selected
+    assert ("alice/first — stopped", str(old)) in update["choices"]
+    assert rs.run_dropdown_update(ctx, None, "configured", None)[0] == {"__type__": "update"}
+
+
+def test_bad_axis_ranges_name_their_field_and_draw_automatic_ranges(ctx, workspace):
+    run_dir = make_run(workspace, "alice", "axes")
+    assert rs.axis_limits(0, 0, 0, 0) == (None, None)
+    assert rs.axis_limits(10, 20, 0, 5) == ([10, 20], [None, 5])
+    for values, message in (((-3, 0, 0, 0), "x min: -3 is not allowed; enter a step of 0 or more"),
+                            ((0, float("inf"), 0, 0), "x max: inf is not allowed"),
+                            ((0, 0, float("nan"), 0), "y min: nan is not allowed"),
+                            ((30, 10, 0, 0), "x max: 10 is not allowed; it must be above x min (30)"),
+                            ((0, 0, 2, 1), "y max: 1 is not allowed; it must be above y min (2)")):
+        with pytest.raises(rs.UserError, match=re.escape(message)):
+            rs.axis_limits(*values)
+    v = rs.view(ctx, str(run_dir), 0.0, -3, 0, 0, 0)
+    assert "x min: -3 is not allowed" in v["axis_error"]
+    assert v["losses"]["x_lim"] is None and drawn(v["losses"]["value"]) == {"train mel", "train text"}
+    assert rs.view(ctx, str(run_dir), 0.0, 5, 0, 0, 0)["axis_error"] == ""

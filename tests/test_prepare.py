@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -159,3 +160,14 @@ def test_cli_prepare_prints_summary_and_exits_2_on_bad_input(workspace, real_cli
     assert read_list(workspace.dataset_dir("cli") / "train.txt")
     bad = subprocess.run(base + ["cli", "--validation-fraction", "2"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "validation_fraction" in bad.stderr
+
+
+def test_prepare_form_numbers_out_of_range_name_the_field(workspace):
+    from tortoise_studio.ui.context import AppContext
+    from tortoise_studio.ui.prepare_tab import options_from, prepare_all_handler
+    for fraction, seed, message in ((-3, 0, "validation_fraction: -3"), (1e12, 0, "validation_fraction: 1000000000000"),
+                                    (None, 0, "validation_fraction: enter a number"), (0.1, None, "seed: None")):
+        with pytest.raises(UserError, match="^" + re.escape(message)):
+            options_from("faster-whisper", "base", "auto", fraction, seed, False, False)
+    status = prepare_all_handler(AppContext(workspace), "faster-whisper", "base", "auto", -1, 0, False, False)[0]
+    assert status == "**Prepare all failed:** validation_fraction: -1.0 is not in [0, 1)"

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
+
+import yaml
 
 from .config import (CONFIG_FILENAME, TrainingConfig, apply_overrides, check_config, default_run_name,
                      load_config, save_config)
+from .settings import load_settings
 from .workspace import Workspace, safe_name
 
 
@@ -19,9 +23,19 @@ def config_command(args: argparse.Namespace, workspace: Workspace) -> int:
         cfg = dataclasses.replace(load_config(args.from_yaml), dataset=dataset)
     else:
         cfg = TrainingConfig(dataset=dataset)
-    cfg = apply_overrides(cfg, args.overrides)
+    if not (args.from_yaml and _names_models_dir(args.from_yaml)):
+        # the models folder the user chose in Settings, as the UI's Configure form starts with
+        models_dir = load_settings(workspace).models_dir
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, models_dir=models_dir))
+    cfg = apply_overrides(cfg, args.overrides)  # --set model.models_dir=... still wins
     for warning in check_config(cfg, workspace):
         print(f"warning: {warning.message}", file=sys.stderr)
     path = save_config(cfg, workspace.run_dir(cfg.dataset, run) / CONFIG_FILENAME)
     print(path)
     return 0
+
+
+def _names_models_dir(path: str) -> bool:
+    """Whether the --from file sets model.models_dir itself (load_config has already checked it parses)."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return isinstance(data.get("model"), dict) and "models_dir" in data["model"]

@@ -80,6 +80,8 @@ def test_ui_server_killed_while_training_finds_the_run_again(start_ui, page, run
     open_run(page, first)
     page.locator("#run-train").click()
     wait_until(lambda: "running" in status_text(page), 60, "the run to be running")
+    label = page.locator("#run-dropdown input")
+    wait_until(lambda: label.input_value() == f"{DATASET}/{RUN} — running", 30, "the run list to say running")
     wait_until(lambda: plot_points(page), 120, "the first points on the loss graph")
 
     kill_server(first)
@@ -101,6 +103,7 @@ def test_ui_server_killed_while_training_finds_the_run_again(start_ui, page, run
 
     page.locator("#run-stop").click()
     wait_until(lambda: "stopped" in status_text(page), 120, "the run to stop")
+    wait_until(lambda: label.input_value() == f"{DATASET}/{RUN} — stopped", 30, "the run list to say stopped")
     assert_no_internals(page)
 
 
@@ -142,20 +145,22 @@ def files_outside(root: Path) -> dict[str, int]:
             if p.is_file() and root not in p.parents}
 
 
-# Gradio's own answer to a number outside a field's minimum/maximum: a toast naming the value and the limit.
+# Gradio's own answer to a number outside a field's minimum/maximum: a toast that names neither the field
+# nor what it allows. No field may answer so: the app's own message must.
 RANGE_TOAST = re.compile(r"Value \S+ is (less|greater) than (minimum|maximum) value")
 
 
-def expect(page, elem_id: str, *needles: str, limits: bool = False, timeout: float = 60) -> str:
-    """The form answers: its message block names what was wrong (or, for a number outside the minimum or
-    maximum the field declares, with `limits`, Gradio's toast says so); nothing of Python's insides shows."""
+def expect(page, elem_id: str, *needles: str, timeout: float = 60) -> str:
+    """The form answers: its message block names what was wrong; neither Gradio's nameless range toast
+    nor anything of Python's insides shows."""
     box = page.locator(f"#{elem_id}")
 
     def answer() -> str:
+        range_toasts = [t for t in toasts(page) if RANGE_TOAST.search(t)]
+        assert not range_toasts, f"{elem_id}: Gradio answered {range_toasts} instead of the app"
         text = box.inner_text()
-        if all(needle in text for needle in needles):  # all: the message before this one may still be there
-            return text
-        return next((t for t in toasts(page) if RANGE_TOAST.search(t)), "") if limits else ""
+        # all: the message before this one may still be there
+        return text if all(needle in text for needle in needles) else ""
 
     text = wait_until(answer, timeout, f"{elem_id} to answer with {needles}")
     assert_no_internals(page)
@@ -185,13 +190,14 @@ def test_nonsense_in_every_form_gets_a_message_and_writes_nothing_outside(start_
     page.locator("#prepare-add").click()
     expect(page, "prepare-status", "Added 1 file")
     assert (root / "voices" / "Zoë 🐢 ünïcode" / clip.name).is_file()
-    # the validation fraction field declares 0 to 0.9: Gradio itself answers outside that
-    for elem_id, value, needle, limits in (("prepare-validation-fraction", "-3", "validation_fraction", True),
-                                           ("prepare-validation-fraction", "1e12", "validation_fraction", True),
-                                           ("prepare-language", "☃☃", "language", False)):
+    # numbers out of range: the message names the field, the value and what is allowed
+    for elem_id, value, needles in (("prepare-validation-fraction", "-3", ("validation_fraction: -3", "[0, 1)")),
+                                    ("prepare-validation-fraction", "1e12",
+                                     ("validation_fraction: 1000000000000", "[0, 1)")),
+                                    ("prepare-language", "☃☃", ("language",))):
         fill(page, elem_id, value)
         page.locator("#prepare-run").click()
-        expect(page, "prepare-status", "Prepare failed", needle, limits=limits)
+        expect(page, "prepare-status", "Prepare failed", *needles)
         fill(page, elem_id, "0.2" if "fraction" in elem_id else "auto")
 
     # Configure: each nonsense value alone; Save answers with the key and writes no train.yaml.
@@ -209,17 +215,33 @@ def test_nonsense_in_every_form_gets_a_message_and_writes_nothing_outside(start_
         fill(page, f"config-{key}", good)
     assert sorted(p.name for p in (root / "training" / DATASET / "runs").iterdir()) == [RUN]
 
+    # Run section: plot ranges out of range name their field; the plots keep their automatic ranges.
+    wait_until(lambda: f"{DATASET}/{RUN}" in page.locator("#run-dropdown input").input_value(), 30,
+               "the run to be selected")
+    for elem_id, value, needle in (("run-xmin", "-3", "x min: -3 is not allowed"),
+                                   ("run-xmax", "-1e9", "x max: -1e+09 is not allowed")):
+        fill(page, elem_id, value)
+        field(page, elem_id).press("Enter")
+        expect(page, "run-message", "Axis range not applied", needle, "0 or more")
+        fill(page, elem_id, "0")
+    fill(page, "run-xmin", "50")
+    fill(page, "run-xmax", "10")
+    field(page, "run-xmax").press("Enter")
+    expect(page, "run-message", "x max: 10 is not allowed; it must be above x min (50)")
+    fill(page, "run-xmin", "0")
+    fill(page, "run-xmax", "0")
+
     # Generate: empty text, numbers far out of range.
     page.get_by_role("tab", name="Generate").click()
-    # seed declares a minimum of 0 and candidates one of 1: Gradio itself answers below those
-    for elem_id, value, needle, limits in (("gen-text", "", "text", False), ("gen-seed", "-1", "seed", True),
-                                           ("gen-candidates", "1000000000", "candidates", False),
-                                           ("gen-candidates", "0", "candidates", True)):
+    for elem_id, value, needles in (("gen-text", "", ("text",)),
+                                    ("gen-seed", "-1", ("seed: -1", "from 0 to 4294967295")),
+                                    ("gen-candidates", "1000000000", ("candidates: 1000000000", "from 1 to 1024")),
+                                    ("gen-candidates", "0", ("candidates: 0", "from 1 to 1024"))):
         good = field(page, elem_id).input_value()
         fill(page, "gen-text", "Hello." if elem_id != "gen-text" else "")
         fill(page, elem_id, value)
         page.locator("#gen-generate").click()
-        expect(page, "gen-message", "Error", needle, limits=limits)
+        expect(page, "gen-message", "Error", *needles)
         fill(page, elem_id, good)
     assert not list((root / "results").rglob("*.wav"))
 

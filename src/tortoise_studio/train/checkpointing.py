@@ -20,6 +20,7 @@ import torch
 
 from ..checkpoints import META_FILE, MODEL_FILE, STATE_FILE, checkpoints_dir, list_checkpoints, read_checkpoint
 from ..errors import UserError
+from ..process import is_alive
 
 STATE_FORMAT = 1
 
@@ -121,15 +122,7 @@ def _owned_by_live_process(folder: Path) -> bool:
         pid = int(folder.name.rsplit("-", 1)[1])
     except (ValueError, IndexError):
         return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid != os.getpid() and is_alive(pid)
 
 
 def resolve_resume(run_dir: Path, resume: str) -> Path | None:

@@ -28,4 +28,10 @@ def build_optimizer(model: nn.Module, *, kind: str, learning_rate: float, betas,
     if kind == "adamw8bit":
         import bitsandbytes as bnb  # validate_config has checked it is installed
         return bnb.optim.AdamW8bit(groups, lr=learning_rate, betas=tuple(betas))
-    return torch.optim.AdamW(groups, lr=learning_rate, betas=tuple(betas))
+    # The fused kernel updates every tensor in one pass: the same AdamW, several times faster on CPU
+    # (where the default is one small op per tensor), and deterministic, so exact resume still holds.
+    return torch.optim.AdamW(groups, lr=learning_rate, betas=tuple(betas), fused=_can_fuse(model))
+
+
+def _can_fuse(model: nn.Module) -> bool:
+    return all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in model.parameters())

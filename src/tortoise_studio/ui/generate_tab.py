@@ -6,6 +6,7 @@ plain values and return plain values; errors (missing weights, bad settings) bec
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import gradio as gr
@@ -32,11 +33,11 @@ def settings_from(preset: str, candidates, seed, *advanced) -> GenerationSetting
     values = {"preset": preset, "candidates": candidates, "seed": seed, **dict(zip(ADVANCED, advanced))}
     for name in _INTEGER_FIELDS:
         value = values[name]
-        if value is None or float(value) != int(value):
+        if value is None or not math.isfinite(value) or float(value) != int(value):
             raise UserError(f"{name}: enter a whole number")
         values[name] = int(value)
     for name in ("temperature", "top_p", "repetition_penalty", "length_penalty", "diffusion_temperature", "cond_free_k"):
-        if values[name] is None:
+        if values[name] is None or not math.isfinite(values[name]):
             raise UserError(f"{name}: enter a number")
         values[name] = float(values[name])
     return GenerationSettings(**values).validate()
@@ -102,15 +103,17 @@ def build(ctx: AppContext) -> dict:
     defaults = GenerationSettings.from_preset(DEFAULT_PRESET)
     with gr.Row():
         preset = gr.Dropdown(label="Preset", choices=list(PRESETS), value=DEFAULT_PRESET, elem_id="gen-preset")
+        # the numbers declare no minimum/maximum: GenerationSettings.validate() answers a bad value with a
+        # message naming the field and what it allows (Gradio's own toast names neither)
         candidates = gr.Number(label="Candidates (ranked by CLVP)", value=defaults.candidates, precision=0,
-                               minimum=1, elem_id="gen-candidates")
-        seed = gr.Number(label="Seed", value=0, precision=0, minimum=0, elem_id="gen-seed")
+                               elem_id="gen-candidates")
+        seed = gr.Number(label="Seed", value=0, precision=0, elem_id="gen-seed")
     with gr.Accordion("Advanced settings", open=False, elem_id="gen-advanced"):
         with gr.Row():
             diffusion_iterations = gr.Number(label="Diffusion iterations", value=defaults.diffusion_iterations,
-                                             precision=0, minimum=1, elem_id="gen-diffusion-iterations")
+                                             precision=0, elem_id="gen-diffusion-iterations")
             max_mel_tokens = gr.Number(label="Max length per sentence (codes, 20 per second)",
-                                       value=defaults.max_mel_tokens, precision=0, minimum=1, maximum=600,
+                                       value=defaults.max_mel_tokens, precision=0,
                                        elem_id="gen-max-mel-tokens")
         with gr.Row():
             temperature = gr.Slider(0.05, 2.0, value=defaults.temperature, step=0.05, label="Temperature",

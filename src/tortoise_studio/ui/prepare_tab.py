@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import gradio as gr
 import pandas as pd
 
@@ -35,10 +37,18 @@ def add_files_handler(ctx: AppContext, files: list[str] | None, new_voice: str, 
             gr.update(choices=voice_choices(ctx), value=target))
 
 
-def options_from(backend: str, model: str, language: str, fraction: float, seed: float, trim: bool,
+def options_from(backend: str, model: str, language: str, fraction: float | None, seed: float | None, trim: bool,
                  redo: bool) -> PrepareOptions:
-    return PrepareOptions(backend=backend, model=(model or "").strip(), language=(language or "").strip() or None,
-                          validation_fraction=float(fraction), seed=int(seed), trim_silence=bool(trim), redo=bool(redo))
+    """The form's options, checked: a bad number raises UserError naming its field (the fields declare no
+    minimum or maximum, so that this message, not Gradio's nameless one, reaches the page)."""
+    if fraction is None:
+        raise UserError("validation_fraction: enter a number from 0 up to (not including) 1, such as 0.05")
+    if seed is None or not math.isfinite(seed) or seed != int(seed):
+        raise UserError(f"seed: {seed!r} is not allowed; enter a whole number")
+    options = PrepareOptions(backend=backend, model=(model or "").strip(),
+                             language=(language or "").strip() or None, validation_fraction=float(fraction),
+                             seed=int(seed), trim_silence=bool(trim), redo=bool(redo))
+    return options.validated()
 
 
 def prepare_handler(ctx: AppContext, voice: str | None, backend: str, model: str, language: str, fraction: float,
@@ -167,7 +177,8 @@ def build(ctx: AppContext) -> dict:
             language = gr.Textbox(label="Language (auto or a code such as en)", value="auto",
                                   elem_id="prepare-language")
         with gr.Row():
-            fraction = gr.Number(label="Validation fraction", value=0.05, minimum=0, maximum=0.9,
+            # no minimum/maximum: options_from answers a bad value with a message naming the field
+            fraction = gr.Number(label="Validation fraction (0 to below 1)", value=0.05,
                                  elem_id="prepare-validation-fraction")
             seed = gr.Number(label="Split seed", value=0, precision=0, elem_id="prepare-seed")
             trim = gr.Checkbox(label="Trim silence at clip ends", value=False, elem_id="prepare-trim")

@@ -8,6 +8,7 @@ tick parses only the rows appended since the last one (a MetricsReader per run, 
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import subprocess
@@ -157,6 +158,23 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def axis_limits(xmin, xmax, ymin, ymax) -> tuple[list | None, list | None]:
+    """The plots' x (optimizer steps) and y ranges from the four fields, where 0 (or empty) is automatic.
+    A bad value raises UserError naming its field: the fields declare no minimum, so that this message,
+    not Gradio's nameless toast, reaches the page."""
+    for name, value in (("x min", xmin), ("x max", xmax)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UserError(f"{name}: {value:g} is not allowed; enter a step of 0 or more (0 = automatic)")
+    for name, value in (("y min", ymin), ("y max", ymax)):
+        if value is not None and not math.isfinite(value):
+            raise UserError(f"{name}: {value:g} is not allowed; enter a finite number (0 = automatic)")
+    x_lim, y_lim = _limits(xmin, xmax), _limits(ymin, ymax)
+    for axis, lim in (("x", x_lim), ("y", y_lim)):
+        if lim and None not in lim and lim[0] >= lim[1]:
+            raise UserError(f"{axis} max: {lim[1]:g} is not allowed; it must be above {axis} min ({lim[0]:g})")
+    return x_lim, y_lim
+
+
 def _limits(low: float | None, high: float | None) -> list[float | None] | None:
     """An axis range from two numbers where 0 (or empty) means automatic."""
     low, high = (low or None), (high or None)
@@ -226,9 +244,9 @@ def _with_all_series(frame: pd.DataFrame) -> pd.DataFrame | None:
     return pd.concat([frame, filler], ignore_index=True)
 
 
-def plots(reader: MetricsReader, smoothing: float, xmin, xmax, ymin, ymax) -> tuple[dict, dict, dict]:
-    """gr.update()s for the loss, total-loss and learning-rate plots."""
-    x_lim, y_lim = _limits(xmin, xmax), _limits(ymin, ymax)
+def plots(reader: MetricsReader, smoothing: float, x_lim: list | None = None,
+          y_lim: list | None = None) -> tuple[dict, dict, dict]:
+    """gr.update()s for the loss, total-loss and learning-rate plots (limits as axis_limits gives them)."""
     train, val = reader.train, reader.val
     losses = series_frame(train, val, ["loss_mel_ce", "loss_text_ce"], smoothing=smoothing, x_range=x_lim)
     total = series_frame(train, val, ["loss_gpt_total"], smoothing=smoothing, x_range=x_lim)
@@ -261,13 +279,31 @@ def view(ctx: AppContext, run_dir: str | None, smoothing: float, xmin, xmax, ymi
     if not run_dir or not Path(run_dir, CONFIG_FILE).is_file():
         empty = series_frame(pd.DataFrame(), pd.DataFrame(), [])
         return dict(status="No run selected: save a configuration above, or pick a run.", banner="", warning="",
-                    log="", losses=empty, total=empty, lr=empty, alive=False, checkpoint_steps=())
+                    log="", losses=empty, total=empty, lr=empty, alive=False, checkpoint_steps=(), state=None,
+                    axis_error="")
+    try:
+        x_lim, y_lim = axis_limits(xmin, xmax, ymin, ymax)
+        axis_error = ""
+    except UserError as exc:  # draw with automatic ranges and say which field is wrong
+        x_lim = y_lim = None
+        axis_error = f"**Axis range not applied**: {exc}"
     status, reader = watch(ctx).status(run_dir)
-    losses, total, lr = plots(reader, smoothing, xmin, xmax, ymin, ymax)
+    losses, total, lr = plots(reader, smoothing, x_lim, y_lim)
     warning = overfitting_warning(reader.train, reader.val) or ""
     return dict(status=status_line(status), banner=banner(status), warning=f"⚠ {warning}" if warning else "",
                 log=log_tail(status.run_dir, lines=LOG_LINES), losses=losses, total=total, lr=lr,
-                alive=status.alive, checkpoint_steps=_checkpoint_signature(run_dir))
+                alive=status.alive, checkpoint_steps=_checkpoint_signature(run_dir), state=status.state,
+                axis_error=axis_error)
+
+
+def run_dropdown_update(ctx: AppContext, run_dir: str | None, listed_state: str | None,
+                        state: str | None) -> tuple[dict, str | None]:
+    """The run list again, the selection kept, when the selected run's state is no longer the one its label
+    shows (configured -> running -> stopped); otherwise no change, so a tick costs no re-listing.
+    Returns (the dropdown's update, the state its label now shows)."""
+    if not run_dir or state == listed_state:
+        return gr.update(), listed_state
+    return gr.update(choices=run_choices(ctx), value=run_dir), state
 
 
 def _checkpoint_signature(run_dir: str) -> tuple:
@@ -337,8 +373,9 @@ def build(ctx: AppContext) -> dict:
     with gr.Row():
         smoothing = gr.Slider(0.0, 0.99, value=0.6, step=0.01, label="Smoothing (EMA, as TensorBoard)",
                               elem_id="run-smoothing", scale=2)
-        xmin = gr.Number(0, label="x min (0 = auto)", elem_id="run-xmin", minimum=0)
-        xmax = gr.Number(0, label="x max", elem_id="run-xmax", minimum=0)
+        # no minimum: axis_limits answers a bad value with a message naming the field
+        xmin = gr.Number(0, label="x min (0 = auto)", elem_id="run-xmin")
+        xmax = gr.Number(0, label="x max", elem_id="run-xmax")
         ymin = gr.Number(0, label="y min", elem_id="run-ymin")
         ymax = gr.Number(0, label="y max", elem_id="run-ymax")
     log = gr.Textbox(label="Log (last lines)", lines=10, max_lines=20, interactive=False, elem_id="run-log")
@@ -350,6 +387,7 @@ def build(ctx: AppContext) -> dict:
         compare_plot = _plot("Mel loss by run", "run-compare-plot", "mel loss", colors=None)
     timer = gr.Timer(TICK_SECONDS, active=False)
     seen_checkpoints = gr.State(())
+    listed_state = gr.State(None)  # the selected run's state as its label in the run list shows it
 
     view_inputs = [run, smoothing, xmin, xmax, ymin, ymax]
     view_outputs = [status, banner_md, warning, log, losses, total, lr, timer]
@@ -363,22 +401,30 @@ def build(ctx: AppContext) -> dict:
         shown, v = show(*values)
         run_dir = values[0]
         checkpoints = checkpoint_choices(run_dir)
+        # the list was made just before a selection (page load, Refresh, a saved run): its label is current
         return (*shown, gr.update(choices=checkpoints, value=checkpoints[0][1] if checkpoints else None),
-                v["checkpoint_steps"], gr.update(choices=compare_choices(ctx, run_dir), value=[]))
+                v["checkpoint_steps"], gr.update(choices=compare_choices(ctx, run_dir), value=[]), v["state"])
 
-    def on_tick(seen, *values):
+    def on_tick(seen, listed, *values):
         shown, v = show(*values)
+        relisted = run_dropdown_update(ctx, values[0], listed, v["state"])
         if v["checkpoint_steps"] == tuple(seen):
-            return (*shown, gr.update(), seen)
+            return (*shown, gr.update(), seen, *relisted)
         checkpoints = checkpoint_choices(values[0])
         return (*shown, gr.update(choices=checkpoints, value=checkpoints[0][1] if checkpoints else None),
-                v["checkpoint_steps"])
+                v["checkpoint_steps"], *relisted)
 
-    select_outputs = [*view_outputs, checkpoint, seen_checkpoints, compare]
+    select_outputs = [*view_outputs, checkpoint, seen_checkpoints, compare, listed_state]
     run.change(on_select, view_inputs, select_outputs)
-    timer.tick(on_tick, [seen_checkpoints, *view_inputs], [*view_outputs, checkpoint, seen_checkpoints])
-    gr.on([smoothing.release, xmin.submit, xmax.submit, ymin.submit, ymax.submit],
-          lambda *v: show(*v)[0], view_inputs, view_outputs)
+    timer.tick(on_tick, [seen_checkpoints, listed_state, *view_inputs],
+               [*view_outputs, checkpoint, seen_checkpoints, run, listed_state])
+
+    def on_axes(*values):
+        shown, v = show(*values)
+        return (*shown, v["axis_error"])
+
+    gr.on([smoothing.release, xmin.submit, xmax.submit, ymin.submit, ymax.submit], on_axes, view_inputs,
+          [*view_outputs, message])
 
     def on_refresh(current):
         choices = run_choices(ctx)
@@ -389,16 +435,16 @@ def build(ctx: AppContext) -> dict:
     gr.on(None, lambda: on_refresh(None), None, run)
     refresh.click(on_refresh, run, run).then(on_select, view_inputs, select_outputs)
 
-    def after_action(note, *values):
-        shown, _ = show(*values)
-        return (note, *shown)
+    def after_action(note, listed, *values):
+        shown, v = show(*values)
+        return (note, *shown, *run_dropdown_update(ctx, values[0], listed, v["state"]))
 
-    train.click(lambda r: start_handler(ctx, r), run, message).then(
-        after_action, [message, *view_inputs], [message, *view_outputs])
+    action_inputs = [message, listed_state, *view_inputs]
+    action_outputs = [message, *view_outputs, run, listed_state]
+    train.click(lambda r: start_handler(ctx, r), run, message).then(after_action, action_inputs, action_outputs)
     resume.click(lambda r, c: start_handler(ctx, r, c, resume=True), [run, checkpoint], message).then(
-        after_action, [message, *view_inputs], [message, *view_outputs])
-    stop.click(lambda r: stop_handler(ctx, r), run, message).then(
-        after_action, [message, *view_inputs], [message, *view_outputs])
+        after_action, action_inputs, action_outputs)
+    stop.click(lambda r: stop_handler(ctx, r), run, message).then(after_action, action_inputs, action_outputs)
     tensorboard.click(lambda r: tensorboard_handler(ctx, r), run, tensorboard_link)
     gr.on([compare.change, smoothing.release], lambda runs, s: gr.update(value=compare_frame(ctx, runs, s)),
           [compare, smoothing], compare_plot)
