@@ -28,7 +28,7 @@ import yaml
 
 from .errors import UserError
 from .schedule import milestone_epochs, steps_per_epoch, total_steps
-from .workspace import Workspace, default_root, safe_name
+from .workspace import Workspace, default_root
 
 __all__ = [
     "ModelConfig", "SchedulerConfig", "OptimizerConfig", "ValidationConfig", "TrainingConfig",

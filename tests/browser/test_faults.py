@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from test_journey import (assert_no_internals, choose, field, fill, plot_points, status_text, stop_trainer,
-                          toasts, wait_until)
+from ui_helpers import assert_no_internals, choose, field, fill, plot_points, status_text, toasts, wait_until
+from test_journey import stop_trainer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

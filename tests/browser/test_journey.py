@@ -8,80 +8,18 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
 from pathlib import Path
 
 import pytest
 import soundfile
+
+from ui_helpers import assert_no_internals, choose, field, fill, plot_points, status_text, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DATASET = "demo"
 RUN = "journey"
 TARGET_STEPS = 120  # enough to watch the graph grow and stop mid-run, even at 0.08 s a step
-
-
-# ---- helpers shared with test_faults.py -------------------------------------------------------------
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-
-
-def field(page, elem_id: str):
-    """The text or number input inside a Gradio block."""
-    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
-
-
-def fill(page, elem_id: str, value: str) -> None:
-    box = field(page, elem_id)
-    box.fill(value)
-    box.press("Tab")  # Gradio sends a field's value on change/blur
-
-
-def choose(page, elem_id: str, option: str) -> None:
-    page.locator(f"#{elem_id} input").first.click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-def status_text(page) -> str:
-    return page.locator("#run-status").inner_text()
-
-
-def plot_points(page, plot: str = "#run-loss-plot") -> int:
-    """Vertices of the visible lines of a Vega line plot (one M/L command per point in each stroked path)."""
-    paths = page.locator(f"{plot} .mark-line path")
-    total = 0
-    for i in range(paths.count()):
-        path = paths.nth(i)
-        if re.match(r"#|rgb", path.get_attribute("stroke") or ""):
-            total += len(re.findall(r"[ML]", path.get_attribute("d") or ""))
-    return total
-
-
-def page_text(page) -> str:
-    return page.locator("body").inner_text()
-
-
-# What Python's insides look like on a page: a traceback, a source line, an exception class name.
-INTERNALS = re.compile(r'Traceback|File "|line \d+, in |\b[A-Z][A-Za-z]*(Error|Exception)\b|<module>')
-
-
-def toasts(page) -> list[str]:
-    """The toasts on screen now (read in one go: they close by themselves)."""
-    return page.evaluate("() => [...document.querySelectorAll('.toast-body')].map(t => t.innerText)")
-
-
-def assert_no_internals(page) -> None:
-    """Nothing of Python's insides reaches the page or its toasts."""
-    for text in [page_text(page), *toasts(page)]:
-        found = INTERNALS.search(text)
-        assert found is None, text[max(0, found.start() - 300):found.end() + 300]
 
 
 def prepare_demo_voice(page, whisper_base: Path) -> None:

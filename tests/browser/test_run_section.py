@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
 from test_launch import make_dataset, tiny_config, write_run  # shared helpers of the launch tests
+from ui_helpers import plot_points, status_text, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PLOT = "#run-loss-plot"
 
 
-def status_text(page) -> str:
-    return page.locator("#run-status").inner_text()
 
 
-def plot_points(page) -> int:
-    """Vertices of the loss plot's visible lines as drawn by Vega (SVG paths: one M/L command per point).
-    Only stroked paths count: a line without a colour is data the user cannot see."""
-    paths = page.locator(f"{PLOT} .mark-line path")
-    total = 0
-    for i in range(paths.count()):
-        path = paths.nth(i)
-        if re.match(r"#|rgb", path.get_attribute("stroke") or ""):
-            total += len(re.findall(r"[ML]", path.get_attribute("d") or ""))
-    return total
 
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 def test_train_watch_stop_and_reload(tmp_path, tortoise_voices, tiny_models, start_ui, page, screenshot_dir):

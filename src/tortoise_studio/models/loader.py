@@ -130,33 +130,30 @@ def load_autoregressive(models_dir: str | Path, weights: str | Path | None = Non
     return model
 
 
+def _load_published(cls, kind: str, models_dir: str | Path) -> nn.Module:
+    """`cls` at the sizes of models_dir with the weights of its file for `kind`, strictly, in eval mode."""
+    path = model_path(models_dir, kind)
+    state = read_state_dict(path)
+    model = _construct(cls, kind, models_dir)
+    load_strict(model, state, path, sizes_origin(models_dir))
+    return model.eval()
+
+
 def load_dvae(models_dir: str | Path) -> DiscreteVAE:
     """The DVAE of models_dir, in eval mode with every parameter frozen."""
-    path = model_path(models_dir, "dvae")
-    state = read_state_dict(path)
-    model = _construct(DiscreteVAE, "dvae", models_dir)
-    load_strict(model, state, path, sizes_origin(models_dir))
-    return model.eval().requires_grad_(False)
+    return _load_published(DiscreteVAE, "dvae", models_dir).requires_grad_(False)
 
 
 def load_diffusion(models_dir: str | Path) -> nn.Module:
     """TorToiSe's DiffusionTts in eval mode."""
     from tortoise.models.diffusion_decoder import DiffusionTts
-    path = model_path(models_dir, "diffusion")
-    state = read_state_dict(path)
-    model = _construct(DiffusionTts, "diffusion", models_dir)
-    load_strict(model, state, path, sizes_origin(models_dir))
-    return model.eval()
+    return _load_published(DiffusionTts, "diffusion", models_dir)
 
 
 def load_clvp(models_dir: str | Path) -> nn.Module:
     """TorToiSe's CLVP in eval mode."""
     from tortoise.models.clvp import CLVP
-    path = model_path(models_dir, "clvp")
-    state = read_state_dict(path)
-    model = _construct(CLVP, "clvp", models_dir)
-    load_strict(model, state, path, sizes_origin(models_dir))
-    return model.eval()
+    return _load_published(CLVP, "clvp", models_dir)
 
 
 def load_vocoder(models_dir: str | Path) -> nn.Module:
