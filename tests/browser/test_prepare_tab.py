@@ -15,7 +15,10 @@ def test_upload_two_clips_prepare_and_see_the_clip_table(start_ui, page, tmp_pat
     page.wait_for_function("document.title === 'Tortoise Studio'")
     page.get_by_role("tab", name="Prepare").click()
     page.locator("#prepare-upload input[type=file]").set_input_files([str(real_clips[4]), str(real_clips[5])])
-    page.wait_for_timeout(1500)  # let the upload finish before adding
+    upload = page.locator("#prepare-upload")
+    for clip in (real_clips[4], real_clips[5]):  # the upload has finished once both files are listed
+        expect(upload).to_contain_text(clip.stem, timeout=30_000)
+    expect(upload).not_to_contain_text("Uploading", timeout=30_000)
     page.locator("#prepare-new-voice textarea, #prepare-new-voice input").first.fill("browser voice")
     page.locator("#prepare-add").click()
     page.locator("#prepare-status").get_by_text("Added 2 file(s)").wait_for()
