@@ -1,7 +1,8 @@
 """Training samples/s of this trainer's data path against the predecessor's, on real clips of 1 to 11 s.
 
 new: the real trainer (`tortoise_studio.train.run`): DVAE codes and mels computed once into the
-     cache, length-grouped batches, each cut to its longest clip and text.
+     cache, length-grouped batches, each cut to its longest clip and text; GPT-2's GELU in PyTorch's
+     fused kernel (models.fuse_gelu: the same function, the same weights) and the fused AdamW.
 old: DLAS as ai-voice-cloning ran it: every step decodes each clip again, pads it to 255995 samples
      and its text to 200 tokens, computes the mel and the DVAE codes of the padded audio, takes the
      conditioning crops from the audio, and trains on randomly drawn batches.

@@ -241,3 +241,24 @@ def test_clvp_scores_text_against_codes(tiny_models):
     with torch.no_grad():
         score = clvp(torch.tensor([[5, 6, 7, 8]]), torch.randint(0, 8192, (1, 40)), return_loss=False)
     assert score.shape == (1,) and torch.isfinite(score).all()
+
+
+def test_fused_gelu_keeps_the_weights_and_the_outputs(tiny_models):
+    from transformers.activations import NewGELUActivation
+    from tortoise_studio.models import fuse_gelu, load_autoregressive
+    torch.manual_seed(0)
+    model = load_autoregressive(tiny_models, dropout=0.0).eval()
+    text = torch.randint(1, 255, (2, 12))
+    codes = torch.randint(0, 8192, (2, 20))
+    cond = torch.randn(2, 2, 80, 172)
+    args = (text, torch.tensor([12, 9]), codes, torch.tensor([20 * 1024, 15 * 1024]))
+    with torch.no_grad():
+        before = model(model.get_conditioning(cond), *args)[:2]
+        state = {k: v.clone() for k, v in model.state_dict().items()}
+        fuse_gelu(model)
+        after = model(model.get_conditioning(cond), *args)[:2]
+    assert not any(isinstance(m, NewGELUActivation) for m in model.modules())
+    assert sum(isinstance(m, torch.nn.GELU) for m in model.modules()) == len(model.gpt.h)
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    for a, b in zip(before, after):
+        assert abs(a.item() - b.item()) <= 1e-5 * abs(a.item())

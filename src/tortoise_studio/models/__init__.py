@@ -12,7 +12,7 @@ _SOURCES = {
     "ModelStatus": "check", "check_models": "check",
     "DiscreteVAE": "dvae",
     "MODEL_FILES": "files", "PUBLISHED_SIZES": "files", "ModelFileError": "files", "model_sizes": "files",
-    "build_autoregressive": "loader", "load_autoregressive": "loader", "load_clvp": "loader",
+    "build_autoregressive": "loader", "fuse_gelu": "loader", "load_autoregressive": "loader", "load_clvp": "loader",
     "load_diffusion": "loader", "load_dvae": "loader", "load_vocoder": "loader",
     "normalized_mel": "mel",
     "TINY_SIZES": "tiny", "make_tiny_models": "tiny",

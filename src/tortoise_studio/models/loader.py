@@ -115,6 +115,20 @@ def set_dropout(model: nn.Module, p: float) -> None:
         config.attn_pdrop = config.resid_pdrop = config.embd_pdrop = p
 
 
+def fuse_gelu(model: nn.Module) -> nn.Module:
+    """Swap GPT-2's Python tanh-GELU ("gelu_new") for PyTorch's one-kernel version of the same formula.
+
+    The two agree to within 3e-7 and the weights do not change, but the fused kernel runs forward and
+    backward several times faster on CPU; for training that is about a tenth of every step.
+    """
+    from transformers.activations import NewGELUActivation
+    for module in list(model.modules()):
+        for name, child in module.named_children():
+            if isinstance(child, NewGELUActivation):
+                setattr(module, name, nn.GELU(approximate="tanh"))
+    return model
+
+
 def load_autoregressive(models_dir: str | Path, weights: str | Path | None = None, *, dropout: float | None = None,
                         checkpointing: bool = False, map_location="cpu") -> nn.Module:
     """UnifiedVoice at the sizes of models_dir with the weights of `weights` (default models_dir/autoregressive.pth).

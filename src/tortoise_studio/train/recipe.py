@@ -199,9 +199,9 @@ class Trainer:
         self.report.log(f"fresh start: the previous history of this run was moved to {target}")
 
     def _build_model(self, weights: Path) -> torch.nn.Module:
-        from ..models import load_autoregressive
-        model = load_autoregressive(self.models_dir, weights, dropout=self.cfg.model.dropout,
-                                    checkpointing=self.cfg.model.gradient_checkpointing)
+        from ..models import fuse_gelu, load_autoregressive
+        model = fuse_gelu(load_autoregressive(self.models_dir, weights, dropout=self.cfg.model.dropout,
+                                              checkpointing=self.cfg.model.gradient_checkpointing))
         self.report.log(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters from {weights}")
         return model.to(self.device).train()
 
