@@ -127,7 +127,7 @@ def test_several_machines_meet_at_the_rendezvous_endpoint():
     cfg = TrainingConfig(dataset="ds", gpus=8, nodes=2)
     argv = build_argv("c.yaml", cfg, node_rank=1, rdzv_endpoint="10.0.0.1:29400")
     assert argv[:8] == [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=8", "--nnodes=2",
-                        "--node-rank=1", "--rdzv-backend=c10d", "--rdzv-endpoint=10.0.0.1:29400"]
+                        "--node-rank=1", "--rdzv-backend=static", "--rdzv-endpoint=10.0.0.1:29400"]
     assert "--standalone" not in argv
     assert argv[8:11] == ["-m", "tortoise_studio.train", "c.yaml"]
 

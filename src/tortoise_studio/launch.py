@@ -86,7 +86,9 @@ def build_argv(config_path: str | os.PathLike, cfg, *, resume: str = "latest", o
     if shape.nnodes == 1:
         launcher.append("--standalone")
     else:
-        launcher += [f"--nnodes={shape.nnodes}", f"--node-rank={shape.node_rank}", "--rdzv-backend=c10d",
+        # Static rendezvous: global rank = node rank x processes + local rank, so node 0 holds rank 0,
+        # the one that writes the run's files (c10d's dynamic rendezvous hands ranks out by arrival).
+        launcher += [f"--nnodes={shape.nnodes}", f"--node-rank={shape.node_rank}", "--rdzv-backend=static",
                      f"--rdzv-endpoint={shape.rdzv_endpoint}"]
     return [*launcher, "-m", *trainer]
 
