@@ -175,3 +175,23 @@ def test_a_machine_that_cannot_see_the_run_folder_says_so_before_training(space,
     other_log = wait_for(lambda: "cannot see the run folder" in log_tail(copy.parent, lines=80, node_rank=1)
                          and log_tail(copy.parent, lines=80, node_rank=1), 60, "node 1's message")
     assert str(copy.parent) in other_log
+
+
+def test_clips_and_texts_beyond_dlas_limits_are_skipped_with_their_reason(workspace, tortoise_voices, tiny_models):
+    import numpy as np
+    from tortoise_studio.audio import write_wav
+    from tortoise_studio.train import run
+    folder = make_dataset(workspace, tortoise_voices, n_train=4, n_val=0)
+    long_clip = np.concatenate([load_audio(tortoise_voices / "emma" / f"{i}.wav", 22050) for i in (1, 2, 3)])
+    assert len(long_clip) > MAX_CLIP_SAMPLES  # longer than 11.6 s, well within the model's 604 codes
+    write_wav(folder / "audio" / "long.wav", long_clip)
+    wordy = " ".join(["Rice is often served in round bowls."] * 30)  # far more than 200 tokens
+    with open(folder / "train.txt", "a") as f:
+        f.write(f"audio/long.wav|A long clip.\naudio/clip_0000.wav|{wordy}\n")
+    config = make_run(workspace, tiny_models, max_steps=1)
+    assert run(config) == 0
+    skipped = {s["where"]: s["reason"] for s in rows(config.parent, event="skipped")}
+    assert f"{len(long_clip) / 22050:.2f} s is longer than the 11.61 s" in skipped["train.txt:5"]
+    assert "the model takes 1 to 200" in skipped["train.txt:6"]
+    start, = rows(config.parent, event="start")
+    assert start["n_train"] == 4
