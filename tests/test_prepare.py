@@ -121,7 +121,7 @@ def test_proofreading_saves_texts_moves_and_drops_with_a_backup(prepared):
 def test_model_that_cannot_load_stops_with_a_clear_error_and_keeps_nothing_half_done(workspace, real_clips):
     (workspace.voices / "v").mkdir()
     shutil.copy(real_clips[0], workspace.voices / "v" / "a.wav")
-    with pytest.raises(UserError, match="pass a local model path"):
+    with pytest.raises(UserError, match="to a local path"):
         prepare_dataset(workspace, "v", PrepareOptions(model="tiny"))
     assert not (workspace.dataset_dir("v") / "train.txt").exists()
     assert not (workspace.dataset_dir("v") / ".audio-staging").exists()
