@@ -140,10 +140,12 @@ def test_bad_options_and_missing_voice_are_user_errors(workspace):
 
 
 def test_uploads_never_overwrite(workspace, real_clips):
-    first = add_recordings(workspace, "new voice", [real_clips[0]])
-    second = add_recordings(workspace, "new voice", [real_clips[0]])
+    # two different recordings with the same file name (angie/1.wav and applejack/1.wav)
+    other = next(c for c in real_clips if c.name == real_clips[0].name and c != real_clips[0])
+    first = add_recordings(workspace, "new voice", [real_clips[0]]).added
+    second = add_recordings(workspace, "new voice", [other]).added
     assert first[0].name == real_clips[0].name and second[0].name == f"{real_clips[0].stem} (2).wav"
-    assert first[0].read_bytes() == second[0].read_bytes() == real_clips[0].read_bytes()
+    assert first[0].read_bytes() == real_clips[0].read_bytes() and second[0].read_bytes() == other.read_bytes()
     with pytest.raises(UserError, match="voice"):
         add_recordings(workspace, "../escape", [real_clips[0]])
 

@@ -72,3 +72,20 @@ def save_settings(workspace: Workspace, settings: Settings) -> Path:
     tmp.write_text(json.dumps(asdict(settings), indent=2) + "\n")
     os.replace(tmp, path)  # atomic: a crash never leaves half a settings file
     return path
+
+
+def remember_whisper(workspace: Workspace, backend: str, model: str) -> bool:
+    """Keep the Whisper backend and model last used (by Prepare) in Settings; True when that changed them.
+    An unreadable settings.json is left alone: the Settings tab reports it."""
+    try:
+        settings = load_settings(workspace)
+    except UserError:
+        return False
+    if (settings.whisper_backend, settings.whisper_model) == (backend, model):
+        return False
+    settings.whisper_backend, settings.whisper_model = backend, model
+    try:
+        save_settings(workspace, settings)
+    except UserError:
+        return False
+    return True

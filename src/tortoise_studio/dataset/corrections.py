@@ -21,6 +21,7 @@ from pathlib import Path
 from ..errors import UserError
 from .files import write_json
 from .lists import SPLITS, TRAIN_FILE, VALIDATION_FILE, ListEntry, read_list, split_entries
+from .slicing import clean_text
 
 CORRECTIONS_FILE = "corrections.json"
 REPORT_FILE = "dataset.json"
@@ -132,6 +133,13 @@ def record_corrections(dataset_dir: Path) -> list[Correction]:
     if merged != stored:
         save_corrections(dataset_dir, merged)
     return merged
+
+
+def unsaved_changes(dataset_dir: Path, rows: list) -> int:
+    """How many of `rows` (the clip table as shown, proofread.ClipRow) differ from the saved lists."""
+    from .proofread import load_clip_table
+    saved = {row.clip: (row.text, row.split) for row in load_clip_table(dataset_dir)}
+    return sum(1 for row in rows if row.clip in saved and saved[row.clip] != (clean_text(row.text), row.split))
 
 
 def previous_assignments(dataset_dir: Path) -> list[tuple[ClipKey, str]]:
