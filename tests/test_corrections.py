@@ -127,3 +127,23 @@ def test_corrections_file_round_trip_and_span_tolerance(tmp_path):
     assert ClipKey("a.wav", 1.0, 4.0).distance(ClipKey("a.wav", 1.2, 3.9)) == pytest.approx(0.2)
     assert ClipKey("a.wav", 1.0, 4.0).distance(ClipKey("a.wav", 1.5, 4.0)) is None
     assert ClipKey("a.wav", 1.0, 4.0).distance(ClipKey("b.wav", 1.0, 4.0)) is None
+
+
+@pytest.mark.slow
+def test_prepare_tab_refuses_to_lose_unsaved_edits_and_reports_corrections(workspace, real_clips, whisper_base):
+    from tortoise_studio.ui.context import AppContext
+    from tortoise_studio.ui.prepare_tab import clip_table, prepare_handler, save_table_handler
+    voice_with(workspace, [real_clips[3], real_clips[4]], ["a.wav", "b.wav"])
+    ctx = AppContext(workspace)
+    args = ("v", "faster-whisper", str(whisper_base), "en", 0.0, 0, False, False)
+    assert prepare_handler(ctx, *args)[0].startswith("Prepared **v**")
+    table = clip_table(ctx, "v")
+    edited = table.copy()
+    edited.loc[0, "text"] = "Typed, not saved."
+    status = prepare_handler(ctx, *args, table=edited)[0]
+    assert status == ("**Prepare failed:** clips: 1 edited row(s) in the clip table are not saved; press Save "
+                      "corrections first (or choose the voice again to discard them)")
+    save_table_handler(ctx, "v", edited)
+    status = prepare_handler(ctx, *args, table=clip_table(ctx, "v"))[0]
+    assert status.endswith("Kept 1 of your corrections.")
+    assert "Typed, not saved." in set(clip_table(ctx, "v")["text"])

@@ -260,8 +260,12 @@ def build(ctx: AppContext) -> dict:
 
     refresh.click(lambda v: gr.update(choices=voice_choices(ctx), value=v), voice, voice)
     # what the user types is kept in Settings at once, so a reload shows it again
-    model.blur(lambda b, m: remember_whisper(ctx.workspace, b, (m or "").strip()) and None, [backend, model], None)
-    backend.input(lambda b, m: remember_whisper(ctx.workspace, b, (m or "").strip()) and None, [backend, model], None)
+    def remember(b, m):
+        if b and (m or "").strip():
+            remember_whisper(ctx.workspace, b, m.strip())
+
+    model.blur(remember, [backend, model], None)
+    backend.input(remember, [backend, model], None)
     add.click(lambda f, n, v: add_files_handler(ctx, f, n, v), [upload, new_voice, voice], [status, voice])
     voice.change(lambda v: load_table_handler(ctx, v), voice, [clips, save_status])
     run.click(on_prepare, [voice, *option_inputs, clips], results)
