@@ -122,8 +122,8 @@ def record_corrections(dataset_dir: Path) -> list[Correction]:
     for clip, span in spans.items():
         key = _key(span)
         split, text = lists.get(clip, (DROP, None))
-        made_text, made_split = span.get("text", ""), span.get("split")
-        correction = Correction(key, text if text is not None and text != made_text else None,
+        made_text, made_split = clean_text(span.get("text", "")), span.get("split")
+        correction = Correction(key, text if text is not None and clean_text(text) != made_text else None,
                                 split if split != made_split else None, made_text)
         if correction.text is not None or correction.split is not None:
             current.append(correction)
