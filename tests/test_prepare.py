@@ -121,7 +121,7 @@ def test_proofreading_saves_texts_moves_and_drops_with_a_backup(prepared):
 def test_model_that_cannot_load_stops_with_a_clear_error_and_keeps_nothing_half_done(workspace, real_clips):
     (workspace.voices / "v").mkdir()
     shutil.copy(real_clips[0], workspace.voices / "v" / "a.wav")
-    with pytest.raises(UserError, match="pass a local model path"):
+    with pytest.raises(UserError, match="to a local path"):
         prepare_dataset(workspace, "v", PrepareOptions(model="tiny"))
     assert not (workspace.dataset_dir("v") / "train.txt").exists()
     assert not (workspace.dataset_dir("v") / ".audio-staging").exists()
@@ -140,10 +140,12 @@ def test_bad_options_and_missing_voice_are_user_errors(workspace):
 
 
 def test_uploads_never_overwrite(workspace, real_clips):
-    first = add_recordings(workspace, "new voice", [real_clips[0]])
-    second = add_recordings(workspace, "new voice", [real_clips[0]])
+    # two different recordings with the same file name (angie/1.wav and applejack/1.wav)
+    other = next(c for c in real_clips if c.name == real_clips[0].name and c != real_clips[0])
+    first = add_recordings(workspace, "new voice", [real_clips[0]]).added
+    second = add_recordings(workspace, "new voice", [other]).added
     assert first[0].name == real_clips[0].name and second[0].name == f"{real_clips[0].stem} (2).wav"
-    assert first[0].read_bytes() == second[0].read_bytes() == real_clips[0].read_bytes()
+    assert first[0].read_bytes() == real_clips[0].read_bytes() and second[0].read_bytes() == other.read_bytes()
     with pytest.raises(UserError, match="voice"):
         add_recordings(workspace, "../escape", [real_clips[0]])
 

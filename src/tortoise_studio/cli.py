@@ -55,8 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("prepare", help="transcribe and slice voices/VOICE into a training dataset")
     p.add_argument("voice", metavar="VOICE", help="a folder under voices/ ('--all' style: use 'prepare-all' in the UI)")
     p.add_argument("--dataset", metavar="NAME", help="dataset name under training/ (default: the voice name)")
-    p.add_argument("--backend", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
-    p.add_argument("--model", metavar="NAME|PATH", default="base", help="Whisper model name or local folder/file")
+    p.add_argument("--backend", choices=["faster-whisper", "openai-whisper"], default=None,
+                   help="default: the Whisper backend in Settings")
+    p.add_argument("--model", metavar="NAME|PATH", default=None,
+                   help="Whisper model name or local folder/file (default: the Whisper model in Settings)")
     p.add_argument("--language", metavar="CODE", default=None, help="language code, e.g. en (default: detect)")
     p.add_argument("--validation-fraction", metavar="F", type=float, default=0.05)
     p.add_argument("--seed", metavar="N", type=int, default=0)

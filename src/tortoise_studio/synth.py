@@ -455,5 +455,7 @@ def generate_command(args: argparse.Namespace, workspace: Workspace) -> int:
 
     speech = synth.generate(text=args.text, voice=args.voice, models_dir=models_dir, autoregressive=args.model,
                             settings=settings, on_progress=show)
+    if speech.voice.skipped:  # stdout stays the one path scripts read
+        print(speech.voice.skipped_note(), file=sys.stderr, flush=True)
     print(save_speech(workspace, speech, out=args.out))
     return 0

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
+from .corrections import record_corrections
 from .files import copy_to_backup
 from .lists import SPLITS, TRAIN_FILE, VALIDATION_FILE, ListEntry, read_list, write_list
 from .slicing import clean_text
@@ -62,6 +63,7 @@ def save_clip_table(dataset_dir: Path, rows: list[ClipRow]) -> Path | None:
     backup = copy_to_backup(dataset_dir, (TRAIN_FILE, VALIDATION_FILE))
     for split, entries in lists.items():
         write_list(dataset_dir / LIST_FILES[split], entries)
+    record_corrections(dataset_dir)  # kept by span, so preparing again keeps them
     return backup
 
 

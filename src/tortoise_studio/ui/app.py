@@ -69,6 +69,19 @@ def _follow_settings(ctx: AppContext, app: gr.Blocks, banner: gr.Markdown, parts
     app.load(refresh, None, outputs, show_progress="hidden")
     for event in parts.get("Settings", {}).get("settings_changed", []):
         event.then(refresh, None, outputs, show_progress="hidden")
+    prepare = parts.get("Prepare", {})
+    if "backend" in prepare and "model" in prepare:  # the Whisper choice saved in Settings reaches Prepare
+        for event in parts.get("Settings", {}).get("settings_changed", []):
+            event.then(lambda: _settings_whisper(ctx), None, [prepare["backend"], prepare["model"]],
+                       show_progress="hidden")
+
+
+def _settings_whisper(ctx: AppContext):
+    try:
+        settings = ctx.settings()
+    except UserError:  # an unreadable settings.json: leave the fields as they are
+        return gr.update(), gr.update()
+    return settings.whisper_backend, settings.whisper_model
 
 
 def _settings_models_dir(ctx: AppContext):

@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from .. import config as C
+from ..dataset.advice import dataset_advice
 from ..errors import UserError
 from ..workspace import safe_name
 from ..schedule import learning_rates, milestone_steps, steps_per_epoch, total_steps
@@ -149,6 +150,8 @@ def schedule_preview(ctx: AppContext, run: str, values: list[Any]) -> tuple[pd.D
              + (" (batch_size is more than the training clips: no full batch; Validate offers a fix)"
                 if n_train and per_epoch == 0 else ""),
              f"Run folder: `{folder}`" if folder else "Run folder: choose a dataset"]
+    if n_train:  # how much speech, against what a fine-tune needs; far too little is a warning
+        lines.insert(0, dataset_advice(ctx.workspace.dataset_dir(cfg.dataset)).message)
     if steps == 0 or cfg.learning_rate <= 0:
         return empty, "\n\n".join(lines)
     try:

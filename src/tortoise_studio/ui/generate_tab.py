@@ -71,8 +71,10 @@ def generate_handler(ctx: AppContext, text: str, voice: str, model: str, setting
                                        autoregressive=model or None, settings=settings,
                                        device=ctx.settings().device, on_progress=on_progress)
     path = save_speech(ctx.workspace, speech, label=label)
+    note = speech.voice.skipped_note()
     return (f"Saved {path.relative_to(ctx.workspace.root)}: {speech.duration:.2f} s of audio in "
-            f"{speech.compute_seconds:.1f} s ({_model_label(ctx, model or '')}, seed {speech.settings.seed})"), str(path)
+            f"{speech.compute_seconds:.1f} s ({_model_label(ctx, model or '')}, seed {speech.settings.seed})"
+            + (f"\n\n{note}" if note else "")), str(path)
 
 
 def _error_message(exc: BaseException) -> str:
