@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .audio import AUDIO_SUFFIXES, SAMPLE_RATE, load_audio
 from .errors import UserError
+from .fileio import atomic_path
 from .hashes import file_sha256
 from .workspace import Workspace, safe_name
 
@@ -144,10 +145,8 @@ class LatentsCache:
     @staticmethod
     def _write(path: Path, latents: ConditioningLatents) -> None:
         import torch
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save({"autoregressive": latents.autoregressive.cpu(), "diffusion": latents.diffusion.cpu()}, tmp)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            torch.save({"autoregressive": latents.autoregressive.cpu(), "diffusion": latents.diffusion.cpu()}, tmp)
         # Derived data only: keep the few newest entries of this voice, drop the rest.
         entries = sorted(path.parent.glob("*.pt"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in entries[KEEP_PER_VOICE:]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from . import process
+from .devices import resolve_device
 from .errors import UserError
 from .runs import (CONFIG_FILE, LAUNCH_MARK, PidInfo, RunStatus, console_log_name, find_run_dir, list_runs,
                    local_pid_files, log_tail, metrics_reader, read_pid_file, run_status, write_pid_file)
@@ -93,11 +94,7 @@ def build_argv(config_path: str | os.PathLike, cfg, *, resume: str = "latest", o
 
 def run_devices(cfg, processes: int) -> list[str]:
     """The devices a run will hold on this machine, as written to run.pid ("cpu" or "cuda:<id>")."""
-    device = cfg.device
-    if device == "auto":
-        import torch  # only here: knowing whether CUDA exists needs it
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
+    if resolve_device(cfg.device) == "cpu":
         return ["cpu"]
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:

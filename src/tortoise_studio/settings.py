@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from .errors import UserError
+from .fileio import atomic_write_json
 from .workspace import Workspace
 
 DEVICES = ("auto", "cuda", "cpu")
@@ -47,7 +48,4 @@ def load_settings(workspace: Workspace) -> Settings:
 def save_settings(workspace: Workspace, settings: Settings) -> Path:
     settings.validate()
     path = workspace.settings_file
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(asdict(settings), indent=2) + "\n")
-    os.replace(tmp, path)  # atomic: a crash never leaves half a settings file
-    return path
+    return atomic_write_json(path, asdict(settings))

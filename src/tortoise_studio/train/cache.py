@@ -15,6 +15,9 @@ from pathlib import Path
 
 import torch
 
+from ..fileio import atomic_path
+from ..hashes import file_sha256
+
 # Bump when what an entry holds or how it is computed changes: old entries are then ignored.
 CACHE_VERSION = "v1"
 SAMPLE_RATE = 22050
@@ -25,14 +28,6 @@ class ClipFeatures:
     codes: torch.Tensor  # int64 [frames // 4]
     mel: torch.Tensor    # float32 [80, frames]
     n_samples: int
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class FeatureEncoder:
@@ -101,9 +96,7 @@ class FeatureCache:
         return ClipFeatures(codes=codes.long(), mel=mel.float(), n_samples=n) if valid else None
 
     def _store(self, path: Path, clip_sha: str, features: ClipFeatures) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save({"codes": features.codes.to(torch.int16),  # codes < 8192: half the size of int64
-                    "mel": features.mel, "n_samples": features.n_samples,
-                    "clip_sha": clip_sha, "dvae_sha": self.dvae_sha}, tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save({"codes": features.codes.to(torch.int16),  # codes < 8192: half the size of int64
+                        "mel": features.mel, "n_samples": features.n_samples,
+                        "clip_sha": clip_sha, "dvae_sha": self.dvae_sha}, tmp)

@@ -25,7 +25,8 @@ from ..errors import UserError
 from ..metrics import METRICS_FILE
 from . import batching, checkpointing, distributed
 from .cache import FeatureCache, FeatureEncoder
-from .data import CROP_FRAMES, SAMPLES_PER_CODE, Sample, Skipped, TextTokenizer, collate, read_list
+from ..dataset.lists import Skipped, read_list
+from .data import CROP_FRAMES, SAMPLES_PER_CODE, Sample, TextTokenizer, collate
 from .optim import build_optimizer
 from .reporting import TENSORBOARD_DIR, TRAIN_LOG, Report
 
@@ -106,13 +107,13 @@ class Trainer:
         lists = {}
         for name in ("train", "validation"):
             path = self.dataset_dir / f"{name}.txt"
-            lists[name] = read_list(path, self.dataset_dir) if path.is_file() else ([], [])
+            lists[name] = read_list(path)
         # Each rank fills the cache for its share first; then every rank loads all (hits) after a barrier.
         if self.dist.active:
             everything = lists["train"][0] + lists["validation"][0]
             for entry in everything[self.dist.rank::self.dist.world]:
                 with contextlib.suppress(UserError):
-                    cache.get(entry.audio, encoder_factory)
+                    cache.get(self.dataset_dir / entry.audio, encoder_factory)
             self.dist.barrier()
         started = time.monotonic()
         self.train_samples, train_sha, skipped = self._samples(lists["train"], cache, encoder_factory)
@@ -138,21 +139,21 @@ class Trainer:
         max_codes, max_text = self._model_limits()
         for entry in entries:
             try:
-                features = cache.get(entry.audio, encoder_factory)
+                features = cache.get(self.dataset_dir / entry.audio, encoder_factory)
             except UserError as exc:
                 skipped.append(Skipped(entry.where, str(exc)))
                 continue
             tokens = self.tokenizer.encode(entry.text)
             if features.codes.numel() < 1:
-                skipped.append(Skipped(entry.where, f"{entry.audio.name}: shorter than one DVAE code (1024 samples)"))
+                skipped.append(Skipped(entry.where, f"{Path(entry.audio).name}: shorter than one DVAE code (1024 samples)"))
             elif features.codes.numel() > max_codes:
-                skipped.append(Skipped(entry.where, f"{entry.audio.name}: {features.n_samples / 22050:.1f} s is longer "
+                skipped.append(Skipped(entry.where, f"{Path(entry.audio).name}: {features.n_samples / 22050:.1f} s is longer "
                                                     f"than the model's {max_codes * SAMPLES_PER_CODE / 22050:.1f} s"))
             elif len(tokens) == 0 or len(tokens) > max_text:
                 skipped.append(Skipped(entry.where, f"text of {len(tokens)} tokens; the model takes 1 to {max_text}"))
             else:
                 samples.append(Sample(entry.where, tokens, features.codes, features.mel, features.n_samples))
-                fingerprint.update(f"{entry.audio.name}|{entry.text}|{features.n_samples}\n".encode())
+                fingerprint.update(f"{Path(entry.audio).name}|{entry.text}|{features.n_samples}\n".encode())
                 fingerprint.update(features.codes.numpy().tobytes())
         return samples, fingerprint.hexdigest()[:16], skipped
 

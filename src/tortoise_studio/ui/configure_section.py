@@ -27,7 +27,7 @@ GROUPS = [
                   "mel_lr_weight", "scheduler.type", "scheduler.milestones", "scheduler.gamma", "scheduler.restarts",
                   "scheduler.eta_min", "warmup_steps"]),
     ("Optimizer", ["optimizer.type", "optimizer.betas", "optimizer.weight_decay", "grad_clip"]),
-    ("Hardware, checkpoints and validation", ["device", "precision", "gpus", "nodes", "workers", "seed",
+    ("Hardware, checkpoints and validation", ["device", "precision", "gpus", "nodes", "seed",
                                               "save_every_epochs", "keep_last", "validation.enabled",
                                               "validation.every_epochs", "stall_seconds"]),
 ]

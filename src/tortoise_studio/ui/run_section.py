@@ -23,7 +23,8 @@ import pandas as pd
 from .. import launch
 from ..checkpoints import list_checkpoints
 from ..errors import UserError
-from ..metrics import MetricsReader, downsample, ema_smooth, overfitting_warning
+from ..metrics_reader import MetricsReader
+from ..metrics_series import downsample, ema_smooth, overfitting_warning
 from ..runs import CONFIG_FILE, RunStatus, log_tail, run_status
 from ..workspace import Workspace
 from .context import AppContext
