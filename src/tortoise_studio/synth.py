@@ -396,14 +396,8 @@ def _seed_everything(seed: int) -> None:
 def autoregressive_choices(workspace: Workspace) -> list[tuple[str, str]]:
     """(label, path) of every autoregressive model: the base ("" = the models folder's), fine-tunes, and the
     complete checkpoints of every run, latest first."""
-    from .checkpoints import list_checkpoints
-    choices = [("base (models folder)", "")]
-    if workspace.finetunes.is_dir():
-        choices += [(f"fine-tune: {p.stem}", str(p)) for p in sorted(workspace.finetunes.glob("*.pth"))]
-    for run in workspace.list_runs():
-        choices += [(f"{run.parent.parent.name}/{run.name} {c.label}", str(c.model_path))
-                    for c in list_checkpoints(run)]
-    return choices
+    from .checkpoints import list_model_files
+    return [("base (models folder)", "")] + [(label, str(path)) for label, path in list_model_files(workspace)]
 
 
 _OVERRIDABLE = [f.name for f in fields(GenerationSettings) if f.name not in ("preset", "seed")]

@@ -8,7 +8,6 @@ the 100-band mel of the diffusion model and vocoder, and the vocoder's hop of 25
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
