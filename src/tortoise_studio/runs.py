@@ -18,11 +18,11 @@ from pathlib import Path
 from . import process
 from .errors import UserError
 from .fileio import atomic_write_json
+from .train.reporting import TRAIN_LOG
 from .workspace import RUN_CONFIG_FILE, Workspace
 
 PID_FILE = "run.pid"
 CONSOLE_LOG = "console.log"
-TRAIN_LOG = "train.log"
 CONFIG_FILE = RUN_CONFIG_FILE
 LAUNCH_MARK = "==== tortoise-studio launch"  # first line of each launch's section of console.log
 TAIL_LINES = 20
@@ -145,11 +145,6 @@ def run_status(run_dir: str | os.PathLike, *, reader=None) -> RunStatus:
     if not status.alive:
         status.eta_seconds = None
     return status
-
-
-def list_runs(workspace: Workspace, dataset: str | None = None) -> list[RunStatus]:
-    """Every run of the workspace (or of one dataset), newest first."""
-    return [run_status(run_dir) for run_dir in workspace.list_runs(dataset)]
 
 
 def _state(run_dir: Path, info: PidInfo | None, events: list[dict], progress) -> tuple[str, str]:
