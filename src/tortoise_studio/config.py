@@ -39,7 +39,7 @@ __all__ = [
     "ModelConfig", "SchedulerConfig", "OptimizerConfig", "ValidationConfig", "TrainingConfig",
     "Problem", "Suggestion", "DatasetStats", "SCHEDULERS", "OPTIMIZERS", "PRECISIONS", "DEVICES",
     "config_to_dict", "config_from_dict", "load_config", "save_config", "apply_overrides",
-    "workspace_for_config", "resolve_paths", "validate_config", "errors_of", "check_config",
+    "workspace_for_config", "resolve_paths", "ResolvedConfig", "resolve_config", "validate_config", "errors_of", "check_config",
     "suggest_settings", "dataset_stats", "micro_batch_size", "world_size", "steps_per_epoch",
     "total_steps", "default_run_name", "flat_fields", "to_flat", "from_flat", "count_train_clips", "apply_suggestions", "config_yaml", "CONFIG_FILENAME",
 ]
@@ -246,9 +246,9 @@ def _from_root(value: str, workspace: Workspace) -> Path:
     return path if path.is_absolute() else workspace.root / path
 
 
-def resolve_paths(cfg: TrainingConfig, workspace: Workspace) -> tuple[Path, Path | None]:
+def resolve_paths(cfg: TrainingConfig, workspace: Workspace) -> tuple[Path, Path]:
     """(models_dir, weights to start from). Relative paths are taken from the workspace root;
-    a checkpoint folder stands for its model.pth. The weights path is always set today."""
+    a checkpoint folder stands for its model.pth."""
     models_dir = _from_root(cfg.model.models_dir, workspace)
     if cfg.model.source == "base":
         return models_dir, models_dir / MODEL_FILES["autoregressive"]
@@ -309,6 +309,35 @@ def check_config(cfg: TrainingConfig, workspace: Workspace) -> list[Problem]:
     if errors:
         raise UserError("; ".join(p.message for p in errors))
     return problems
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """A run's configuration parsed once, validated once, its paths resolved: what an entry point (the
+    launcher, the trainer) builds at its start and then trusts, never re-deriving any of it."""
+
+    path: Path  # the train.yaml
+    cfg: TrainingConfig  # with the --set overrides applied
+    workspace: Workspace
+    dataset_dir: Path
+    models_dir: Path
+    weights: Path  # what training starts from when it does not resume
+    warnings: tuple[Problem, ...] = ()
+
+
+def resolve_config(path: str | os.PathLike, overrides: list[str] | tuple = ()) -> ResolvedConfig:
+    """Parse `path`, apply `overrides`, validate (once: raising UserError naming the file with every
+    error) and resolve the paths."""
+    path = Path(path)
+    workspace = workspace_for_config(path)
+    try:
+        cfg = apply_overrides(load_config(path), list(overrides))
+        warnings = check_config(cfg, workspace)
+    except UserError as exc:
+        raise UserError(str(exc) if str(path) in str(exc) else f"{path}: {exc}") from exc
+    models_dir, weights = resolve_paths(cfg, workspace)
+    return ResolvedConfig(path=path, cfg=cfg, workspace=workspace, dataset_dir=workspace.dataset_dir(cfg.dataset),
+                          models_dir=models_dir, weights=weights, warnings=tuple(warnings))
 
 
 def validate_config(cfg: TrainingConfig, workspace: Workspace) -> list[Problem]:

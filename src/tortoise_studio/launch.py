@@ -175,16 +175,11 @@ def _launch(config_path, *, resume, overrides, force, processes, nnodes, node_ra
 
 
 def _load(config_path, overrides: Sequence[str]):
-    """The configuration as the trainer will see it; its errors stop the launch here, with the file named."""
-    from .config import apply_overrides, check_config, load_config, workspace_for_config
-    path = _config_file(config_path)
-    workspace = workspace_for_config(path)
-    try:
-        cfg = apply_overrides(load_config(path), list(overrides))
-        check_config(cfg, workspace)
-    except UserError as exc:
-        raise UserError(f"{path}: {exc}" if str(path) not in str(exc) else str(exc)) from exc
-    return path, cfg, workspace
+    """The configuration as the trainer will see it, parsed and validated once for this launch; its errors
+    stop the launch here, with the file named. (The trainer, its own entry point, checks it once again.)"""
+    from .config import resolve_config
+    resolved = resolve_config(_config_file(config_path), list(overrides))
+    return resolved.path, resolved.cfg, resolved.workspace
 
 
 def _config_file(config_path: str | os.PathLike) -> Path:

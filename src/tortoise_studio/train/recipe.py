@@ -55,23 +55,19 @@ class Trainer:
         checkpoint = checkpointing.resolve_resume(self.run_dir, self.resume)
         if checkpoint is None and self.dist.is_main:
             self._archive_previous_history()
-        cfg = configuration.apply_overrides(configuration.load_config(self.config_path), self.overrides)
-        self.workspace = configuration.workspace_for_config(self.config_path)
-        problems = configuration.validate_config(cfg, self.workspace)
-        errors = configuration.errors_of(problems)
-        if errors:
-            raise UserError("; ".join(p.message for p in errors))
-        for warning in problems:
+        # parsed and validated once here; from now on the trainer trusts it
+        resolved = configuration.resolve_config(self.config_path, self.overrides)
+        for warning in resolved.warnings:
             self.report.log(f"warning: {warning.message}")
-        self.cfg = cfg
+        self.cfg = cfg = resolved.cfg
+        self.workspace = resolved.workspace
         self.micro_count = cfg.batch_size // configuration.micro_batch_size(cfg)
         if self.micro_count % self.dist.world:
             raise UserError(f"gpus: {self.dist.world} processes cannot share {self.micro_count} micro-batches per step "
                             f"(gradient_accumulation x gpus x nodes); the number of processes must divide it")
         self.device = self._device()
         distributed.start(self.dist, self.device)
-        self.dataset_dir = self.workspace.dataset_dir(cfg.dataset)
-        self.models_dir, weights = configuration.resolve_paths(cfg, self.workspace)
+        self.dataset_dir, self.models_dir, weights = resolved.dataset_dir, resolved.models_dir, resolved.weights
         self._load_data()
         config_dict = configuration.config_to_dict(cfg)
         self.trajectory = checkpointing.trajectory(config_dict, self.micro_count, self.data_fingerprint)
