@@ -1,4 +1,4 @@
-"""`tortoise-studio <command>`: the command-line contract of DESIGN.md.
+"""`tortoise-studio <command>`: the command-line contract of docs/design.md.
 
 This module only parses arguments. Each command's work lives next to the feature it drives, in a
 `<name>_command(args, workspace) -> int` function imported when the command runs, so `--help` is

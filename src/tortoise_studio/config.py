@@ -1,7 +1,7 @@
 """The training configuration: dataclasses, YAML in and out, overrides, validation, suggestions.
 
 One set of dataclasses is the single source of truth for the Configure form, `tortoise-studio config
---set` and train.yaml. Keys are DESIGN.md's "Training configuration keys".
+--set` and train.yaml. Keys are docs/design.md's "Training configuration keys".
 
 Batch semantics: `batch_size` is the GLOBAL batch per optimizer step. Each step is split into
 `gradient_accumulation x gpus x nodes` micro-batches (`gpus` is per node), so batch_size must divide

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator
 
 BACKUPS_DIR = "backups"
 
-__all__ = ["BACKUPS_DIR", "atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
+__all__ = ["BACKUPS_DIR", "atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_torch_save",
            "new_backup_dir", "backup_copy", "backup_move"]
 
 
@@ -60,6 +60,15 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 def atomic_write_json(path: str | os.PathLike, data: Any, *, indent: int = 2) -> Path:
     return atomic_write_text(path, json.dumps(data, indent=indent, ensure_ascii=False) + "\n")
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
+    """torch.save, atomically. Through a file object: torch names the archive inside after the file it
+    is given, and a temporary name would make the same tensors give different bytes each time."""
+    import torch
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(obj, handle)
+    return Path(path)
 
 
 def new_backup_dir(folder: str | os.PathLike) -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .audio import AUDIO_SUFFIXES, SAMPLE_RATE, load_audio
 from .errors import UserError
-from .fileio import atomic_path
+from .fileio import atomic_torch_save
 from .hashes import file_sha256
 from .workspace import Workspace, safe_name
 
@@ -144,9 +144,7 @@ class LatentsCache:
 
     @staticmethod
     def _write(path: Path, latents: ConditioningLatents) -> None:
-        import torch
-        with atomic_path(path) as tmp:
-            torch.save({"autoregressive": latents.autoregressive.cpu(), "diffusion": latents.diffusion.cpu()}, tmp)
+        atomic_torch_save({"autoregressive": latents.autoregressive.cpu(), "diffusion": latents.diffusion.cpu()}, path)
         # Derived data only: keep the few newest entries of this voice, drop the rest.
         entries = sorted(path.parent.glob("*.pt"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in entries[KEEP_PER_VOICE:]:

@@ -262,8 +262,8 @@ def _request_stop(run_dir: Path, info: PidInfo) -> None:
 
 
 def _terminate(info: PidInfo) -> None:
-    """SIGTERM to the training processes only, not to the whole group: their DataLoader workers
-    share the group, and a worker killed mid-epoch would turn the graceful stop into a crash."""
+    """SIGTERM to the training processes only, not to the whole group: any helper processes
+    share the group, and one killed mid-step would turn the graceful stop into a crash."""
     targets = [info.pid]
     if _is_torchrun(info.argv):
         # torchrun kills its workers 30 s after its own SIGTERM, which can cut a checkpoint short:

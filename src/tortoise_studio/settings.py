@@ -6,11 +6,11 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from .devices import DEVICES
 from .errors import UserError
 from .fileio import atomic_write_json
 from .workspace import Workspace
 
-DEVICES = ("auto", "cuda", "cpu")
 
 
 @dataclass

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import UserError
-from ..fileio import atomic_path, atomic_write_text
+from ..fileio import atomic_torch_save, atomic_write_text
 from .files import MODEL_FILES, SIZES_FILE
 
 HEADER = "# Tiny random TorToiSe model set made by `tortoise-studio make-tiny-models`: it speaks noise.\n"
@@ -109,5 +109,4 @@ def _tiny_dvae(sizes: dict) -> nn.Module:
 
 
 def _save(obj, path: Path) -> None:
-    with atomic_path(path) as tmp:  # a half-written file never carries the real name
-        torch.save(obj, tmp)
+    atomic_torch_save(obj, path)  # a half-written file never carries the real name

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ..fileio import atomic_path
+from ..fileio import atomic_torch_save
 from ..hashes import file_sha256
 
 # Bump when what an entry holds or how it is computed changes: old entries are then ignored.
@@ -94,7 +94,6 @@ class FeatureCache:
         return ClipFeatures(codes=codes.long(), mel=mel.float(), n_samples=n) if valid else None
 
     def _store(self, path: Path, clip_sha: str, features: ClipFeatures) -> None:
-        with atomic_path(path) as tmp:
-            torch.save({"codes": features.codes.to(torch.int16),  # codes < 8192: half the size of int64
-                        "mel": features.mel, "n_samples": features.n_samples,
-                        "clip_sha": clip_sha, "dvae_sha": self.dvae_sha}, tmp)
+        atomic_torch_save({"codes": features.codes.to(torch.int16),  # codes < 8192: half the size of int64
+                           "mel": features.mel, "n_samples": features.n_samples,
+                           "clip_sha": clip_sha, "dvae_sha": self.dvae_sha}, path)

@@ -20,7 +20,7 @@ import torch
 
 from ..checkpoints import META_FILE, MODEL_FILE, STATE_FILE, checkpoints_dir, list_checkpoints, read_checkpoint
 from ..errors import UserError
-from ..fileio import atomic_path, backup_move
+from ..fileio import atomic_torch_save, backup_move
 from ..process import is_alive
 
 STATE_FORMAT = 1
@@ -162,6 +162,4 @@ def load_state(folder: Path) -> dict:
 def export_model(model_state: dict, target: Path) -> Path:
     """Write the fine-tune to `target`; an existing file there is first moved to backups/<time>/ beside it."""
     backup_move(target.parent, [target.name])
-    with atomic_path(target) as tmp:
-        torch.save(model_state, tmp)
-    return target
+    return atomic_torch_save(model_state, target)

@@ -23,6 +23,7 @@ import torch
 from .. import config as configuration
 from ..errors import UserError
 from ..metrics import METRICS_FILE
+from ..models.files import MODEL_FILES
 from . import batching, checkpointing, distributed
 from .cache import FeatureCache, FeatureEncoder
 from ..dataset.lists import Skipped, read_list
@@ -72,7 +73,7 @@ class Trainer:
         config_dict = configuration.config_to_dict(cfg)
         self.trajectory = checkpointing.trajectory(config_dict, self.micro_count, self.data_fingerprint)
         state = self._check_resume(checkpoint) if checkpoint else None
-        self.model = self._build_model(checkpoint / "model.pth" if checkpoint else weights)
+        self.model = self._build_model(checkpoint / checkpointing.MODEL_FILE if checkpoint else weights)
         self._build_optimization()
         if state is not None:
             self._restore(state)
@@ -92,7 +93,7 @@ class Trainer:
     def _load_data(self) -> None:
         """Parse the lists, compute or load every clip's features, and report what had to be skipped."""
         self.tokenizer = TextTokenizer()
-        cache = FeatureCache(self.dataset_dir / "cache", self.models_dir / "dvae.pth")
+        cache = FeatureCache(self.dataset_dir / "cache", self.models_dir / MODEL_FILES["dvae"])
         encoder = {}
 
         def encoder_factory():  # the DVAE is only loaded when some clip is not cached yet
