@@ -92,3 +92,13 @@ def test_configure_counts_the_clips_the_trainer_will_use(workspace, real_clips):
     assert count_train_clips(workspace, "ds") == 1  # the same skips as read_list, which the trainer uses
     stats = dataset_stats(workspace, "ds")
     assert (stats.n_train, stats.n_validation) == (1, 1) and stats.train_minutes > 0
+
+
+def test_a_list_with_no_usable_line_is_refused_with_the_first_reason(workspace):
+    from tortoise_studio.config import TrainingConfig, validate_config
+    folder = workspace.dataset_dir("broken")
+    folder.mkdir(parents=True)
+    (folder / "train.txt").write_text("\naudio/a.wav has no separator\n")
+    messages = [p.message for p in validate_config(TrainingConfig(dataset="broken"), workspace) if p.field == "dataset"]
+    assert len(messages) == 1 and "has no usable line in train.txt" in messages[0]
+    assert "train.txt:2: no '|' between the audio path and the text" in messages[0]

@@ -449,9 +449,11 @@ def _check_dataset_and_batch(cfg: TrainingConfig, workspace: Workspace) -> list[
         where = "does not exist" if not folder.is_dir() else "has no train.txt"
         return out + [_error("dataset", f"dataset: {cfg.dataset!r} {where} in {workspace.training}; "
                                         "prepare it first (a train.txt of `audio/<file>.wav|<text>` lines)")]
-    n_train = len(read_list(train_txt)[0])
+    entries, skipped = read_list(train_txt)
+    n_train = len(entries)
     if n_train == 0:
-        return out + [_error("dataset", f"dataset: {cfg.dataset!r} has an empty train.txt ({train_txt}); "
+        why = f"; {skipped[0].where}: {skipped[0].reason}" if skipped else ""
+        return out + [_error("dataset", f"dataset: {cfg.dataset!r} has no usable line in train.txt ({train_txt}){why}; "
                                         "it needs at least one `audio/<file>.wav|<text>` line")]
     if cfg.batch_size > n_train:
         suggestion = {"batch_size": n_train // unit * unit} if n_train >= unit else {"batch_size": n_train, "gradient_accumulation": 1, "gpus": 1, "nodes": 1}
