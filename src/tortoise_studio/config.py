@@ -38,7 +38,7 @@ from .workspace import RUN_CONFIG_FILE, Workspace, default_root
 __all__ = [
     "ModelConfig", "SchedulerConfig", "OptimizerConfig", "ValidationConfig", "TrainingConfig",
     "Problem", "Suggestion", "DatasetStats", "SCHEDULERS", "OPTIMIZERS", "PRECISIONS", "DEVICES",
-    "config_to_dict", "config_from_dict", "load_config", "save_config", "apply_overrides",
+    "config_to_dict", "config_from_dict", "load_config", "read_config_file", "save_config", "apply_overrides",
     "workspace_for_config", "resolve_paths", "ResolvedConfig", "resolve_config", "validate_config", "errors_of", "check_config",
     "suggest_settings", "dataset_stats", "micro_batch_size", "world_size", "steps_per_epoch",
     "total_steps", "default_run_name", "flat_fields", "to_flat", "from_flat", "count_train_clips", "apply_suggestions", "config_yaml", "CONFIG_FILENAME",
@@ -196,6 +196,11 @@ RETIRED_KEYS = {"workers": "clips are decoded once into the feature cache, so th
 def load_config(path: str | os.PathLike) -> TrainingConfig:
     """Parse and type-check a train.yaml (errors name the file and the key); retired keys are ignored
     with a note on stderr."""
+    return read_config_file(path)[0]
+
+
+def read_config_file(path: str | os.PathLike) -> tuple[TrainingConfig, dict[str, Any]]:
+    """load_config, and the mapping the file holds (to tell which keys it sets itself)."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -209,7 +214,7 @@ def load_config(path: str | os.PathLike) -> TrainingConfig:
         del data[key]
         print(f"note: {path}: `{key}` is no longer used and is ignored ({RETIRED_KEYS[key]})", file=sys.stderr)
     try:
-        return config_from_dict(data)
+        return config_from_dict(data), data
     except UserError as exc:
         raise UserError(f"{path}: {exc}") from exc
 
