@@ -11,7 +11,7 @@ import torch
 
 from test_distributed import _assert_same_losses, _assert_same_weights, _losses, _train, _weights
 from test_launch import wait_for
-from test_train_support import make_dataset, make_run, rows
+from train_helpers import make_dataset, make_run, rows
 from tortoise_studio.audio import load_audio
 from tortoise_studio.launch import run_foreground, start_run
 from tortoise_studio.models.dvae import DiscreteVAE

@@ -6,10 +6,11 @@ import shutil
 
 import torch
 
-from test_train_support import make_dataset
+from train_helpers import make_dataset
 from tortoise_studio.train.batching import crop_starts, epoch_batches, micro_batches, rank_share
 from tortoise_studio.train.cache import FeatureCache, FeatureEncoder
-from tortoise_studio.train.data import CROP_FRAMES, Sample, collate, read_list, step_widths
+from tortoise_studio.dataset.lists import read_list
+from tortoise_studio.train.data import CROP_FRAMES, Sample, collate, step_widths
 
 
 def test_epoch_order_is_seeded_length_grouped_and_independent_of_processes():
@@ -59,8 +60,8 @@ def test_collate_pads_every_micro_batch_to_the_widths_of_its_step():
 def test_read_list_reports_broken_lines(tmp_path):
     (tmp_path / "train.txt").write_text("audio/a.wav|Hello there.\n\nno separator\n|no path\naudio/b.wav|\n"
                                         "../../etc/passwd|escape\n")
-    entries, skipped = read_list(tmp_path / "train.txt", tmp_path)
-    assert [(e.where, e.audio.name, e.text) for e in entries] == [("train.txt:1", "a.wav", "Hello there.")]
+    entries, skipped = read_list(tmp_path / "train.txt")
+    assert [(e.where, e.audio, e.text) for e in entries] == [("train.txt:1", "audio/a.wav", "Hello there.")]
     assert [s.where for s in skipped] == ["train.txt:3", "train.txt:4", "train.txt:5", "train.txt:6"]
     assert "outside the dataset" in skipped[-1].reason
 

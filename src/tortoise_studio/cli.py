@@ -1,4 +1,4 @@
-"""`tortoise-studio <command>`: the command-line contract of DESIGN.md.
+"""`tortoise-studio <command>`: the command-line contract of docs/design.md.
 
 This module only parses arguments. Each command's work lives next to the feature it drives, in a
 `<name>_command(args, workspace) -> int` function imported when the command runs, so `--help` is
@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from .errors import NotYetAvailable, UserError
+from .errors import UserError
 from .workspace import Workspace
 
 # command -> (module, function) that carries it out
@@ -21,7 +21,7 @@ HANDLERS = {
     "train": ("tortoise_studio.launch", "train_command"),
     "status": ("tortoise_studio.launch", "status_command"),
     "stop": ("tortoise_studio.launch", "stop_command"),
-    "metrics": ("tortoise_studio.metrics", "metrics_command"),
+    "metrics": ("tortoise_studio.metrics_reader", "metrics_command"),
     "generate": ("tortoise_studio.synth", "generate_command"),
     "models": ("tortoise_studio.models.command", "check_command"),
     "make-tiny-models": ("tortoise_studio.models.command", "make_tiny_command"),
@@ -130,13 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_command(args: argparse.Namespace) -> int:
     module_name, function_name = HANDLERS[args.command]
-    try:
-        module = importlib.import_module(module_name)
-        handler = getattr(module, function_name)
-    except (ModuleNotFoundError, AttributeError) as exc:
-        if getattr(exc, "name", "") and not str(getattr(exc, "name")).startswith("tortoise_studio"):
-            raise
-        raise NotYetAvailable(f"{args.command}: not yet available in this version") from exc
+    handler = getattr(importlib.import_module(module_name), function_name)
     return int(handler(args, Workspace.at(args.workspace)) or 0)
 
 
@@ -147,9 +141,6 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except NotYetAvailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from .errors import UserError
+from .models.files import MODEL_FILES
 from .settings import load_settings, save_settings
 from .workspace import Workspace
 
@@ -23,7 +24,6 @@ DEMO_NOTICE = ("**Demo mode: the models in use are tiny and random, so generated
 DEMO_SOURCE_VOICE = "rainbow"
 # The first line `tortoise-studio make-tiny-models` writes into models.yaml (models/tiny.py HEADER).
 _TINY_MARK = "# Tiny random TorToiSe model set"
-_MODEL_FILES = ("autoregressive.pth", "diffusion_decoder.pth", "clvp2.pth", "vocoder.pth", "dvae.pth")
 
 
 def shipped_voice_clips(voice: str = DEMO_SOURCE_VOICE) -> list[Path]:
@@ -50,7 +50,7 @@ def set_up_demo(workspace: Workspace) -> str:
     clips to voices/demo (existing files are kept). Returns a summary line for the page or the terminal."""
     workspace.ensure()
     models_dir = workspace.root / DEMO_MODELS
-    if not (is_demo_models(models_dir) and all((models_dir / name).is_file() for name in _MODEL_FILES)):
+    if not (is_demo_models(models_dir) and all((models_dir / name).is_file() for name in MODEL_FILES.values())):
         from .models import make_tiny_models  # torch: only when the set has to be made
         make_tiny_models(models_dir)  # refuses to overwrite real weights with a UserError
     settings = load_settings(workspace)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .audio import AUDIO_SUFFIXES, SAMPLE_RATE, load_audio, load_audio_with_rate
 from .errors import UserError
+from .fileio import atomic_torch_save
 from .hashes import file_sha256
 from .workspace import Workspace, safe_name
 
@@ -176,11 +177,7 @@ class LatentsCache:
 
     @staticmethod
     def _write(path: Path, latents: ConditioningLatents) -> None:
-        import torch
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save({"autoregressive": latents.autoregressive.cpu(), "diffusion": latents.diffusion.cpu()}, tmp)
-        tmp.replace(path)
+        atomic_torch_save({"autoregressive": latents.autoregressive.cpu(), "diffusion": latents.diffusion.cpu()}, path)
         # Derived data only: keep the few newest entries of this voice, drop the rest.
         entries = sorted(path.parent.glob("*.pt"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in entries[KEEP_PER_VOICE:]:

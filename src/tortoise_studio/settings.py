@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from .devices import DEVICES
 from .errors import UserError
+from .fileio import atomic_write_json
 from .workspace import Workspace
 
-DEVICES = ("auto", "cuda", "cpu")
 WHISPER_BACKENDS = ("faster-whisper", "openai-whisper")  # transcribe.BACKENDS, without importing numpy here
 
 
@@ -68,10 +68,7 @@ def load_settings(workspace: Workspace) -> Settings:
 def save_settings(workspace: Workspace, settings: Settings) -> Path:
     settings.validate()
     path = workspace.settings_file
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(asdict(settings), indent=2) + "\n")
-    os.replace(tmp, path)  # atomic: a crash never leaves half a settings file
-    return path
+    return atomic_write_json(path, asdict(settings))
 
 
 def remember_whisper(workspace: Workspace, backend: str, model: str) -> bool:

@@ -13,6 +13,7 @@ import random
 import sys
 import threading
 import time
+import typing
 from collections import Counter
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -20,10 +21,12 @@ from typing import Callable
 
 import numpy as np
 
+from .devices import torch_device
 from .errors import UserError
 from .hashes import file_sha256, file_stamp
 from .latents import LatentsCache, VoiceClips, voice_clips
 from .models.files import MODEL_FILES
+from .overrides import coerce, parse_assignment
 from .workspace import Workspace
 
 OUTPUT_SAMPLE_RATE = 24000  # the diffusion model and UnivNet produce 24 kHz audio
@@ -150,15 +153,6 @@ def split_text(text: str) -> list[str]:
     return [s for s in split_and_recombine_text(text.strip()) if s.strip()]
 
 
-def resolve_device(device: str = "auto"):
-    import torch
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UserError("device: 'cuda' was chosen but no CUDA GPU is available here")
-    return torch.device(device)
-
-
 class Synthesizer:
     """Generates speech; keeps one model of each kind loaded, keyed by its file and device."""
 
@@ -186,7 +180,7 @@ class Synthesizer:
         with self._lock:  # one generation at a time: they share the loaded models
             self._cancel.clear()
             started = time.perf_counter()
-            run = _Run(self, settings, resolve_device(device or self.device_name), on_progress or (lambda p: None))
+            run = _Run(self, settings, torch_device(device or self.device_name), on_progress or (lambda p: None))
             audio, model_files = run.speak(sentences, clips, Path(models_dir), autoregressive)
             return Speech(audio=audio, text=text, sentences=sentences, voice=clips, settings=run.settings,
                           models_dir=str(Path(models_dir).resolve()), model_files=model_files,
@@ -402,40 +396,25 @@ def _seed_everything(seed: int) -> None:
 def autoregressive_choices(workspace: Workspace) -> list[tuple[str, str]]:
     """(label, path) of every autoregressive model: the base ("" = the models folder's), fine-tunes, and the
     complete checkpoints of every run, latest first."""
-    from .checkpoints import list_checkpoints
-    choices = [("base (models folder)", "")]
-    if workspace.finetunes.is_dir():
-        choices += [(f"fine-tune: {p.stem}", str(p)) for p in sorted(workspace.finetunes.glob("*.pth"))]
-    for run in workspace.list_runs():
-        choices += [(f"{run.parent.parent.name}/{run.name} {c.label}", str(c.model_path))
-                    for c in list_checkpoints(run)]
-    return choices
+    from .checkpoints import list_model_files
+    return [("base (models folder)", "")] + [(label, str(path)) for label, path in list_model_files(workspace)]
 
 
-_OVERRIDABLE = {f.name: f.type for f in fields(GenerationSettings) if f.name not in ("preset", "seed")}
-_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+_OVERRIDABLE = [f.name for f in fields(GenerationSettings) if f.name not in ("preset", "seed")]
 
 
 def parse_overrides(pairs: list[str]) -> dict:
-    """`--set KEY=VALUE` pairs -> typed GenerationSettings fields (preset and seed have their own options)."""
+    """`--set KEY=VALUE` pairs -> typed GenerationSettings fields (preset and seed have their own options);
+    read and type-checked as training's `--set` is. `auto` means the default (None) where one is allowed."""
+    hints = typing.get_type_hints(GenerationSettings)
     values = {}
     for pair in pairs:
-        key, sep, text = pair.partition("=")
-        key, text = key.strip(), text.strip()
-        if not sep or key not in _OVERRIDABLE:
+        key, value = parse_assignment(pair)
+        if key not in _OVERRIDABLE:
             raise UserError(f"--set {pair!r}: expected KEY=VALUE with KEY one of {', '.join(_OVERRIDABLE)}")
-        kind = _OVERRIDABLE[key]
-        try:
-            if kind == "bool":
-                if text.lower() not in _TRUE | _FALSE:
-                    raise ValueError
-                values[key] = text.lower() in _TRUE
-            elif kind == "int | None":
-                values[key] = None if text.lower() in ("none", "auto", "") else int(text)
-            else:
-                values[key] = int(text) if kind == "int" else float(text)
-        except ValueError:
-            raise UserError(f"--set {key}: {text!r} is not a valid {kind}") from None
+        if value == "auto" and type(None) in typing.get_args(hints[key]):
+            value = None
+        values[key] = coerce(value, hints[key], f"--set {key}")
     return values
 
 

@@ -181,7 +181,7 @@ def _prepare_into(staging, sources, voice, voice_dir, dataset_dir, options, cach
     staging.rename(dataset_dir / AUDIO_DIR)
     write_list(dataset_dir / TRAIN_FILE, train)
     write_list(dataset_dir / VALIDATION_FILE, validation)
-    report.backup = backup.name if backup else None
+    report.backup = str(backup.relative_to(dataset_dir)) if backup else None
     report.clips, report.train_clips, report.validation_clips = len(train) + len(validation), len(train), len(validation)
     report.total_seconds = round(sum(report.clip_seconds[e.audio] for e in train + validation), 3)
     report.created = time.strftime("%Y-%m-%dT%H:%M:%S%z")

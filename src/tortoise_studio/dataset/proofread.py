@@ -32,7 +32,7 @@ def load_clip_table(dataset_dir: Path) -> list[ClipRow]:
     durations = _known_durations(dataset_dir)
     rows = []
     for split in SPLITS:
-        for entry in read_list(dataset_dir / LIST_FILES[split]):
+        for entry in read_list(dataset_dir / LIST_FILES[split])[0]:
             seconds = durations.get(entry.audio)
             if seconds is None:
                 seconds = _wav_seconds(dataset_dir / entry.audio)

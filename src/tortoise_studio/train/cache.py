@@ -14,12 +14,13 @@ never trusted.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from ..fileio import atomic_torch_save
+from ..hashes import file_sha256
 
 # Bump when what an entry holds or how it is computed changes: old entries are then ignored.
 CACHE_VERSION = "v2"  # v2: n // 1024 + 1 codes from the clip followed by silence
@@ -38,14 +39,6 @@ class ClipFeatures:
     codes: torch.Tensor  # int64 [code_count(n_samples)]
     mel: torch.Tensor    # float32 [80, frames]
     n_samples: int
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class FeatureEncoder:
@@ -120,9 +113,6 @@ class FeatureCache:
         return ClipFeatures(codes=codes.long(), mel=mel.float(), n_samples=n) if valid else None
 
     def _store(self, path: Path, clip_sha: str, features: ClipFeatures) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save({"codes": features.codes.to(torch.int16),  # codes < 8192: half the size of int64
-                    "mel": features.mel, "n_samples": features.n_samples,
-                    "clip_sha": clip_sha, "dvae_sha": self.dvae_sha}, tmp)
-        os.replace(tmp, path)
+        atomic_torch_save({"codes": features.codes.to(torch.int16),  # codes < 8192: half the size of int64
+                           "mel": features.mel, "n_samples": features.n_samples,
+                           "clip_sha": clip_sha, "dvae_sha": self.dvae_sha}, path)

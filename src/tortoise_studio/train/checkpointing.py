@@ -20,11 +20,13 @@ import torch
 
 from ..checkpoints import META_FILE, MODEL_FILE, STATE_FILE, checkpoints_dir, list_checkpoints, read_checkpoint
 from ..errors import UserError
+from ..fileio import atomic_torch_save, backup_move
 from ..process import is_alive
 
 STATE_FORMAT = 1
 
 # Keys that cannot change which batches a step sees or what it computes: changed on resume without --force.
+# ("workers" is a retired key that configurations saved by older versions still hold.)
 SILENT_KEYS = ("max_steps", "workers", "save_every_epochs", "keep_last", "stall_seconds")
 SILENT_PREFIXES = ("validation.",)
 # Changing these is fine as long as the number of micro-batches per step stays the same.
@@ -158,12 +160,6 @@ def load_state(folder: Path) -> dict:
 
 
 def export_model(model_state: dict, target: Path) -> Path:
-    """Write the fine-tune to `target`; an existing file there is first renamed to <name>.bak-<time>."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        os.replace(target, target.with_name(f"{target.name}.bak-{stamp}"))
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    torch.save(model_state, tmp)
-    os.replace(tmp, target)
-    return target
+    """Write the fine-tune to `target`; an existing file there is first moved to backups/<time>/ beside it."""
+    backup_move(target.parent, [target.name])
+    return atomic_torch_save(model_state, target)

@@ -1,13 +1,12 @@
-"""Training data in memory: the list files (train.txt / validation.txt), tokenised text, and batches.
+"""Training data in memory: tokenised text, conditioning crops and batches.
 
-A list line is `audio/<file>.wav|<text>`, the path relative to the dataset folder. A line that cannot
-be used is returned as a `Skipped` with its reason, so the trainer reports it once and goes on.
+The list files (train.txt / validation.txt) are read by dataset/lists.py's `read_list`, which returns
+each unusable line as a `Skipped` with its reason, so the trainer reports it once and goes on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -17,23 +16,6 @@ CROP_FRAMES = 172
 # DLAS's limits, which prepare's slicing also keeps: longer lines are skipped with their reason.
 MAX_CLIP_SAMPLES = 255995
 MAX_TEXT_TOKENS = 200
-
-
-@dataclass(frozen=True)
-class ListEntry:
-    """One usable-looking line: where it came from, the clip, the transcript."""
-
-    where: str  # "train.txt:12"
-    audio: Path
-    text: str
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A line or clip left out, and why (reported once as a "skipped" event)."""
-
-    where: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -63,29 +45,6 @@ class Batch:
     def to(self, device: torch.device) -> "Batch":
         return Batch(*(t.to(device, non_blocking=True) for t in
                        (self.cond_mels, self.text, self.text_lengths, self.codes, self.wav_lengths)))
-
-
-def read_list(path: Path, dataset_dir: Path) -> tuple[list[ListEntry], list[Skipped]]:
-    """Parse a list file; blank lines are ignored, broken ones come back as Skipped."""
-    entries, skipped = [], []
-    root = dataset_dir.resolve()
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        where = f"{path.name}:{number}"
-        if not line.strip():
-            continue
-        audio, sep, text = line.partition("|")
-        text = text.strip()
-        if not sep:
-            skipped.append(Skipped(where, "no '|' between the audio path and the text"))
-        elif not audio.strip():
-            skipped.append(Skipped(where, "empty audio path"))
-        elif not text:
-            skipped.append(Skipped(where, f"{audio.strip()}: empty text"))
-        elif not (root / audio.strip()).resolve().is_relative_to(root):
-            skipped.append(Skipped(where, f"{audio.strip()}: path leads outside the dataset folder"))
-        else:
-            entries.append(ListEntry(where, root / audio.strip(), text))
-    return entries, skipped
 
 
 class TextTokenizer:

@@ -27,10 +27,11 @@ import torch
 from .. import config as configuration
 from ..errors import UserError
 from ..metrics import METRICS_FILE
+from ..models.files import MODEL_FILES
 from . import batching, checkpointing, distributed
 from .cache import FeatureCache, FeatureEncoder
-from .data import (CROP_FRAMES, MAX_CLIP_SAMPLES, MAX_TEXT_TOKENS, Sample, Skipped, TextTokenizer, collate,
-                   read_list, step_widths)
+from ..dataset.lists import Skipped, read_list
+from .data import CROP_FRAMES, MAX_CLIP_SAMPLES, MAX_TEXT_TOKENS, Sample, TextTokenizer, collate, step_widths
 from .optim import build_optimizer
 from .reporting import TENSORBOARD_DIR, TRAIN_LOG, Report
 
@@ -59,15 +60,12 @@ class Trainer:
         checkpoint = checkpointing.resolve_resume(self.run_dir, self.resume)
         if checkpoint is None and self.dist.is_main:
             self._archive_previous_history()
-        cfg = configuration.apply_overrides(configuration.load_config(self.config_path), self.overrides)
-        self.workspace = configuration.workspace_for_config(self.config_path)
-        problems = configuration.validate_config(cfg, self.workspace)
-        errors = configuration.errors_of(problems)
-        if errors:
-            raise UserError("; ".join(p.message for p in errors))
-        for warning in problems:
+        # parsed and validated once here; from now on the trainer trusts it
+        resolved = configuration.resolve_config(self.config_path, self.overrides)
+        for warning in resolved.warnings:
             self.report.log(f"warning: {warning.message}")
-        self.cfg = cfg
+        self.cfg = cfg = resolved.cfg
+        self.workspace = resolved.workspace
         self.micro_count = cfg.batch_size // configuration.micro_batch_size(cfg)
         if self.micro_count % self.dist.world:
             raise UserError(f"gpus: {self.dist.world} processes cannot share {self.micro_count} micro-batches per step "
@@ -75,13 +73,12 @@ class Trainer:
         self.device = self._device()
         distributed.start(self.dist, self.device)
         distributed.check_shared_folder(self.dist, self.run_dir, self.device)
-        self.dataset_dir = self.workspace.dataset_dir(cfg.dataset)
-        self.models_dir, weights = configuration.resolve_paths(cfg, self.workspace)
+        self.dataset_dir, self.models_dir, weights = resolved.dataset_dir, resolved.models_dir, resolved.weights
         self._load_data()
         config_dict = configuration.config_to_dict(cfg)
         self.trajectory = checkpointing.trajectory(config_dict, self.micro_count, self.data_fingerprint)
         state = self._check_resume(checkpoint) if checkpoint else None
-        self.model = self._build_model(checkpoint / "model.pth" if checkpoint else weights)
+        self.model = self._build_model(checkpoint / checkpointing.MODEL_FILE if checkpoint else weights)
         self.forward_module = TrainingForward(self.model)
         self.forward = distributed.parallel(self.forward_module, self.dist, self.device,
                                             static_graph=cfg.model.gradient_checkpointing)
@@ -104,7 +101,7 @@ class Trainer:
     def _load_data(self) -> None:
         """Parse the lists, compute or load every clip's features, and report what had to be skipped."""
         self.tokenizer = TextTokenizer()
-        cache = FeatureCache(self.dataset_dir / "cache", self.models_dir / "dvae.pth")
+        cache = FeatureCache(self.dataset_dir / "cache", self.models_dir / MODEL_FILES["dvae"])
         encoder = {}
 
         def encoder_factory():  # the DVAE is only loaded when some clip is not cached yet
@@ -115,13 +112,13 @@ class Trainer:
         lists = {}
         for name in ("train", "validation"):
             path = self.dataset_dir / f"{name}.txt"
-            lists[name] = read_list(path, self.dataset_dir) if path.is_file() else ([], [])
+            lists[name] = read_list(path)
         # Each rank fills the cache for its share first; then every rank loads all (hits) after a barrier.
         if self.dist.active:
             everything = lists["train"][0] + lists["validation"][0]
             for entry in everything[self.dist.rank::self.dist.world]:
                 with contextlib.suppress(UserError):
-                    cache.get(entry.audio, encoder_factory)
+                    cache.get(self.dataset_dir / entry.audio, encoder_factory)
             self.dist.barrier()
         started = time.monotonic()
         self.train_samples, train_sha, skipped = self._samples(lists["train"], cache, encoder_factory)
@@ -148,21 +145,22 @@ class Trainer:
         max_seconds = min(MAX_CLIP_SAMPLES, (max_codes - 1) * 1024 + 1023) / 22050
         for entry in entries:
             try:
-                features = cache.get(entry.audio, encoder_factory)
+                features = cache.get(self.dataset_dir / entry.audio, encoder_factory)
             except UserError as exc:
                 skipped.append(Skipped(entry.where, str(exc)))
                 continue
             tokens = self.tokenizer.encode(entry.text)
+            name = Path(entry.audio).name
             if features.n_samples < 1024:
-                skipped.append(Skipped(entry.where, f"{entry.audio.name}: shorter than one DVAE code (1024 samples)"))
+                skipped.append(Skipped(entry.where, f"{name}: shorter than one DVAE code (1024 samples)"))
             elif features.n_samples > MAX_CLIP_SAMPLES or features.codes.numel() > max_codes:
-                skipped.append(Skipped(entry.where, f"{entry.audio.name}: {features.n_samples / 22050:.2f} s is longer "
+                skipped.append(Skipped(entry.where, f"{name}: {features.n_samples / 22050:.2f} s is longer "
                                                     f"than the {max_seconds:.2f} s a training clip may last"))
             elif len(tokens) == 0 or len(tokens) > max_text:
                 skipped.append(Skipped(entry.where, f"text of {len(tokens)} tokens; the model takes 1 to {max_text}"))
             else:
                 samples.append(Sample(entry.where, tokens, features.codes, features.mel, features.n_samples))
-                fingerprint.update(f"{entry.audio.name}|{entry.text}|{features.n_samples}\n".encode())
+                fingerprint.update(f"{Path(entry.audio).name}|{entry.text}|{features.n_samples}\n".encode())
                 fingerprint.update(features.codes.numpy().tobytes())
         return samples, fingerprint.hexdigest()[:16], skipped
 

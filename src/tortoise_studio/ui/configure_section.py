@@ -16,6 +16,7 @@ import yaml
 
 from .. import config as C
 from ..dataset.advice import dataset_advice
+from ..checkpoints import list_finetunes, list_run_checkpoints
 from ..errors import UserError
 from ..workspace import safe_name
 from ..schedule import learning_rates, milestone_steps, steps_per_epoch, total_steps
@@ -28,7 +29,7 @@ GROUPS = [
                   "mel_lr_weight", "scheduler.type", "scheduler.milestones", "scheduler.gamma", "scheduler.restarts",
                   "scheduler.eta_min", "warmup_steps"]),
     ("Optimizer", ["optimizer.type", "optimizer.betas", "optimizer.weight_decay", "grad_clip"]),
-    ("Hardware, checkpoints and validation", ["device", "precision", "gpus", "nodes", "workers", "seed",
+    ("Hardware, checkpoints and validation", ["device", "precision", "gpus", "nodes", "seed",
                                               "save_every_epochs", "keep_last", "validation.enabled",
                                               "validation.every_epochs", "stall_seconds"]),
 ]
@@ -112,18 +113,15 @@ def config_from_form(values: list[Any]) -> C.TrainingConfig:
 # ---------------------------------------------------------------- choices
 
 def source_choices(ctx: AppContext, dataset: str | None) -> list[str]:
-    """base, every fine-tune, then the dataset's checkpoints (latest step first)."""
+    """base, every fine-tune, then the dataset's complete checkpoints (latest step first)."""
     root = ctx.workspace.root
-    choices = ["base"] + [str(p.relative_to(root)) for p in sorted(ctx.workspace.finetunes.glob("*.pth"))]
+    models = list_finetunes(ctx.workspace)
     if dataset:
         try:
-            runs = ctx.workspace.dataset_dir(dataset) / "runs"
-        except UserError:
-            return choices
-        checkpoints = [p for p in runs.glob("*/checkpoints/*/model.pth")]
-        checkpoints.sort(key=lambda p: (int(p.parent.name) if p.parent.name.isdigit() else -1), reverse=True)
-        choices += [str(p.relative_to(root)) for p in checkpoints]
-    return choices
+            models += list_run_checkpoints(ctx.workspace, ctx.workspace.dataset_dir(dataset).name)
+        except UserError:  # a dataset name that cannot be a folder: the dataset field says so
+            pass
+    return ["base"] + [str(path.relative_to(root)) for _, path in models]
 
 
 def saved_configs(ctx: AppContext) -> list[str]:

@@ -154,7 +154,7 @@ def save_table_handler(ctx: AppContext, voice: str | None, table: pd.DataFrame):
         backup = save_clip_table(ctx.workspace.dataset_dir(voice), rows)
     except UserError as exc:
         return f"**Not saved:** {exc}", gr.update()
-    kept = f" (previous lists kept in `{backup.name}/`)" if backup else ""
+    kept = f" (previous lists kept in `{backup.parent.name}/{backup.name}/`)" if backup else ""
     return f"Saved the clip list{kept}.", clip_table(ctx, voice)
 
 
