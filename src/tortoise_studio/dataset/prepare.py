@@ -97,6 +97,8 @@ class PrepareReport:
     skipped: list[dict] = field(default_factory=list)
     backup: str | None = None
     transcribed: int = 0  # files Whisper ran on this time (the rest came from whisper.json)
+    language: str | None = None  # the language given, else the one Whisper detected in most files
+    languages: dict[str, int] = field(default_factory=dict)  # files per language Whisper gave or detected
     created: str = ""
 
     @property
@@ -163,6 +165,7 @@ def prepare_dataset(workspace: Workspace, voice: str, options: PrepareOptions = 
     report.backup = backup.name if backup else None
     report.clips, report.train_clips, report.validation_clips = len(entries), len(train), len(validation)
     report.total_seconds = round(sum(report.clip_seconds.values()), 3)
+    report.language = options.language or max(report.languages, key=report.languages.get, default=None)
     report.created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     write_json(dataset_dir / REPORT_FILE, report.to_json())
     return report
@@ -235,6 +238,8 @@ def _prepare_file(source: Path, key: str, options: PrepareOptions, cache: Transc
         report.transcribed += 1
     if not transcript.text.strip():
         raise UserError(f"{source}: empty transcript (no speech recognised)")
+    if transcript.language:
+        report.languages[transcript.language] = report.languages.get(transcript.language, 0) + 1
     spans, dropped = plan_clips(transcript.segments, duration)
     for span in dropped:
         report.skipped.append({"file": key, "clip": f"{span.start:.2f}-{span.end:.2f} s", "reason": span.reason})

@@ -1,4 +1,5 @@
-"""Training data in memory: the list files (train.txt / validation.txt), tokenised text, and batches.
+"""Training data in memory: the list files (train.txt / validation.txt) and batches (text is tokenised by
+the configured tokenizer of the text package).
 
 A list line is `audio/<file>.wav|<text>`, the path relative to the dataset folder. A line that cannot
 be used is returned as a `Skipped` with its reason, so the trainer reports it once and goes on.
@@ -84,17 +85,6 @@ def read_list(path: Path, dataset_dir: Path) -> tuple[list[ListEntry], list[Skip
         else:
             entries.append(ListEntry(where, root / audio.strip(), text))
     return entries, skipped
-
-
-class TextTokenizer:
-    """TorToiSe's BPE tokenizer (the packaged tokenizer.json), loaded once."""
-
-    def __init__(self):
-        from tortoise.utils.tokenizer import VoiceBpeTokenizer
-        self._bpe = VoiceBpeTokenizer()
-
-    def encode(self, text: str) -> torch.Tensor:
-        return torch.tensor(self._bpe.encode(text), dtype=torch.long)
 
 
 def _pad_stack(rows: Sequence[torch.Tensor], value: int) -> torch.Tensor:
