@@ -12,7 +12,7 @@ from .. import text
 from ..errors import UserError
 from .context import AppContext
 
-COVERAGE_COLUMNS = ["tokenizer", "language", "tokens", "[UNK]", "[UNK] %", "lines skipped", "missing symbols"]
+COVERAGE_COLUMNS = ["tokenizer", "language", "tokens", "[UNK]", "[UNK] %", "lines skipped", "missing symbols", "note"]
 
 
 def train_handler(ctx: AppContext, dataset: str | None, name: str, vocab_size: float | None, extra_file: str | None):
@@ -56,15 +56,17 @@ def coverage_handler(ctx: AppContext, dataset: str | None) -> tuple[pd.DataFrame
         if not dataset:
             raise UserError("dataset: choose a prepared dataset")
         folder = ctx.workspace.dataset_dir(dataset)
+        language = text.dataset_language(folder)
         rows = []
         for name in text.list_tokenizers(ctx.workspace):
             tokenizer = text.load_tokenizer(ctx.workspace, name)
             found = text.dataset_coverage(tokenizer, folder)
+            # no [UNK] under English can still be wrong: its cleaners turn other scripts into ASCII
+            note = f"written as ASCII, not {language}" if name == text.ENGLISH and language not in (None, "en") else ""
             rows.append([name, tokenizer.language, found.tokens, found.unknown, round(100 * found.unknown_share, 2),
-                         found.lines_with_unknown, found.top_symbols()])
+                         found.lines_with_unknown, found.top_symbols(), note])
     except UserError as exc:
         return pd.DataFrame(columns=COVERAGE_COLUMNS), f"**Cannot count:** {exc}"
-    language = text.dataset_language(folder)
     note = f"Dataset **{dataset}** ({language or 'language unknown'}), {found.lines} lines."
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS), note
 
