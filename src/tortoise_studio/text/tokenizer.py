@@ -45,8 +45,10 @@ class TokenizerRecord:
 
 
 def packaged_english_file() -> Path:
-    from tortoise.utils.tokenizer import DEFAULT_VOCAB_FILE
-    return Path(DEFAULT_VOCAB_FILE).resolve()
+    """TorToiSe's tokenizer.json, found without importing tortoise (which imports torch)."""
+    import importlib.util
+    spec = importlib.util.find_spec("tortoise")
+    return (Path(spec.origin).parent / "data" / "tokenizer.json").resolve()
 
 
 def tokenizers_dir(workspace: Workspace) -> Path:
