@@ -70,6 +70,20 @@ def test_other_languages_keep_their_script_with_numbers_in_their_words():
         normaliser("klingon")
 
 
+def test_japanese_can_be_read_as_romaji_on_request(workspace):
+    from tortoise.utils.tokenizer import VoiceBpeTokenizer
+    lines = ["猫が窓の上で寝ています。", "明日、東京へ３匹で行きます！", "私は本を読むのが好きです。"]
+    assert normaliser("romaji:ja")(lines[1]) == "ashita, toukyou he sanbiki de iki masu!"
+    _russian_dataset(workspace, name="ja", lines=lines, language="ja")
+    assert train_tokenizer(workspace, "ja", vocab_size=60).tokenizer.normalise.name == "unicode:ja"  # the default
+    tokenizer = train_tokenizer(workspace, "ja", name="ja-romaji", vocab_size=60, normaliser_name="romaji:ja").tokenizer
+    assert (tokenizer.language, tokenizer.normalise.name) == ("ja", "romaji:ja")
+    tortoise = VoiceBpeTokenizer(vocab_file=str(tokenizer.path), use_basic_cleaners=True)
+    for line in lines:
+        assert tokenizer.encode(line) == tortoise.encode(tokenizer.normalise(line))
+        assert UNK not in tokenizer.encode(line)
+
+
 def _russian_dataset(workspace, name="ru", lines=RUSSIAN, language="ru"):
     folder = workspace.dataset_dir(name)
     folder.mkdir(parents=True)

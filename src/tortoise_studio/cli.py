@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--vocab-size", metavar="N", type=int, default=255, help="symbols, at most 255 (default 255)")
     t.add_argument("--extra-text", metavar="FILE", default=None, help="more text in the language, one line each")
     t.add_argument("--language", metavar="CODE", default=None, help="default: the language in dataset.json")
+    t.add_argument("--normaliser", metavar="NAME", default=None,
+                   help="default: the language's (english, unicode:<code>); romaji:ja reads Japanese as romaji")
     t = actions.add_parser("show", help="print the ids and pieces of TEXT")
     t.add_argument("name", metavar="NAME", help="english or a name under models/tokenizers")
     t.add_argument("text", metavar="TEXT")

@@ -13,7 +13,8 @@ from .training import train_tokenizer
 def tokenizer_command(args: argparse.Namespace, workspace: Workspace) -> int:
     if args.action == "train":
         trained = train_tokenizer(workspace, args.dataset, name=args.name, vocab_size=args.vocab_size,
-                                  extra_text=args.extra_text, language=args.language)
+                                  extra_text=args.extra_text, language=args.language,
+                                  normaliser_name=args.normaliser)
         tokenizer = trained.tokenizer
         covered = dataset_coverage(tokenizer, workspace.dataset_dir(args.dataset))
         print(f"tokenizer {tokenizer.name}: {tokenizer.size} symbols, language {tokenizer.language}, normaliser "

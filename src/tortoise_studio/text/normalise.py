@@ -9,6 +9,10 @@ what each becomes is in SYMBOL_WORDS and DROPPED below, and in docs/training.md.
 `unicode:<lang>` is for every other language: Unicode NFKC, lowercase (a no-op for scripts without
 case), numbers spelled in <lang> where num2words knows the language, brackets, quotes and markup
 symbols dropped, whitespace collapsed. The script is kept: nothing is transliterated.
+
+`romaji:ja` is the one transliterating normaliser, chosen explicitly: Japanese as above, then read into
+Hepburn romaji by pykakasi (an offline dictionary), one word per reading. Kana and kanji together have far
+more characters than a 255-symbol vocabulary holds; romaji fits in a few dozen.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from ..errors import UserError
 
 ENGLISH = "english"
 UNICODE = "unicode"
+ROMAJI = "romaji:ja"
 
 # Symbols said as words (English). Spaces around them keep neighbouring words apart; whitespace is
 # collapsed afterwards.
@@ -52,15 +57,18 @@ class Normaliser:
     def __call__(self, text: str) -> str:
         if self.name == ENGLISH:
             return english(text)
+        if self.name == ROMAJI:
+            return romaji(text)
         return unicode_text(text, self.language)
 
 
 def normaliser(name: str) -> Normaliser:
     """The normaliser called `name`; raises UserError for an unknown one."""
     kind, _, language = (name or "").partition(":")
-    if name == ENGLISH or (kind == UNICODE and re.fullmatch(r"[a-z]{2,3}", language)):
+    if name in (ENGLISH, ROMAJI) or (kind == UNICODE and re.fullmatch(r"[a-z]{2,3}", language)):
         return Normaliser(name)
-    raise UserError(f"normaliser: {name!r} is not known (use {ENGLISH!r} or '{UNICODE}:<language code>', e.g. unicode:ru)")
+    raise UserError(f"normaliser: {name!r} is not known (use {ENGLISH!r}, '{UNICODE}:<language code>' such as "
+                    f"unicode:ru, or {ROMAJI!r})")
 
 
 def for_language(language: str | None) -> Normaliser:
@@ -88,6 +96,22 @@ def unicode_text(text: str, language: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _NUMBER.sub(lambda m: _spell(m[0], language), text)
     return _tidy(_drop_symbols(text).lower())
+
+
+def romaji(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    text = _NUMBER.sub(lambda m: _spell(m[0], "ja"), text)
+    return _tidy(_drop_symbols(" ".join(part["hepburn"] for part in _kakasi().convert(text))).lower())
+
+
+@lru_cache(maxsize=1)
+def _kakasi():
+    try:
+        import pykakasi
+    except ImportError as exc:
+        raise UserError(f"normaliser: {ROMAJI!r} needs pykakasi, which is not installed "
+                        "(pip install pykakasi==2.3.0)") from exc
+    return pykakasi.kakasi()  # loads its dictionary once (seconds)
 
 
 def _drop_symbols(text: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..workspace import Workspace, safe_name
-from .normalise import ENGLISH, for_language
+from .normalise import ENGLISH, for_language, normaliser
 from .tokenizer import METADATA_KEY, SPECIAL_TOKENS, TextTokenizer, load_tokenizer, tokenizer_path
 
 MAX_SYMBOLS = 255  # ids 0..254; 255 is UnifiedVoice's start_text_token
@@ -55,8 +55,10 @@ def dataset_language(dataset_dir: Path) -> str | None:
 
 
 def train_tokenizer(workspace: Workspace, dataset: str, *, name: str | None = None, vocab_size: int = MAX_SYMBOLS,
-                    extra_text: str | Path | None = None, language: str | None = None) -> TrainedTokenizer:
-    """Train models/tokenizers/<name>.json (default name: the dataset's) on the dataset's transcripts."""
+                    extra_text: str | Path | None = None, language: str | None = None,
+                    normaliser_name: str | None = None) -> TrainedTokenizer:
+    """Train models/tokenizers/<name>.json (default name: the dataset's) on the dataset's transcripts, normalised
+    by `normaliser_name` (default: the language's own, see normalise.for_language)."""
     dataset_dir = workspace.dataset_dir(dataset)
     name = safe_name(name or dataset, what="name")
     if name == ENGLISH:
@@ -71,7 +73,7 @@ def train_tokenizer(workspace: Workspace, dataset: str, *, name: str | None = No
     if not language:
         raise UserError(f"language: dataset {dataset!r} does not say its language (dataset.json has none); "
                         "prepare it again, or give --language CODE")
-    normalise = for_language(language)
+    normalise = normaliser(normaliser_name) if normaliser_name else for_language(language)
     lines = [normalise(t) for t in texts + _extra_lines(extra_text)]
     lines = [line for line in lines if line]
     bpe = _train(lines, vocab_size)

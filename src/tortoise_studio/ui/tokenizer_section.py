@@ -15,7 +15,11 @@ from .context import AppContext
 COVERAGE_COLUMNS = ["tokenizer", "language", "tokens", "[UNK]", "[UNK] %", "lines skipped", "missing symbols", "note"]
 
 
-def train_handler(ctx: AppContext, dataset: str | None, name: str, vocab_size: float | None, extra_file: str | None):
+NORMALISERS = [("the language's own (its script kept)", ""), ("Japanese read as romaji", "romaji:ja")]
+
+
+def train_handler(ctx: AppContext, dataset: str | None, name: str, vocab_size: float | None, extra_file: str | None,
+                  normaliser: str | None = None):
     """(status, tokenizer dropdown update): trains models/tokenizers/<name>.json from the dataset's transcripts."""
     try:
         if not dataset:
@@ -23,7 +27,8 @@ def train_handler(ctx: AppContext, dataset: str | None, name: str, vocab_size: f
         if vocab_size is None or not math.isfinite(vocab_size) or vocab_size != int(vocab_size):
             raise UserError(f"vocab size: {vocab_size!r} is not allowed; enter a whole number up to {text.MAX_SYMBOLS}")
         trained = text.train_tokenizer(ctx.workspace, dataset, name=(name or "").strip() or None,
-                                       vocab_size=int(vocab_size), extra_text=extra_file)
+                                       vocab_size=int(vocab_size), extra_text=extra_file,
+                                       normaliser_name=normaliser or None)
     except UserError as exc:
         return f"**Not trained:** {exc}", gr.update()
     tokenizer = trained.tokenizer
@@ -83,6 +88,7 @@ def build(ctx: AppContext) -> dict:
         name = gr.Textbox(label="Tokenizer name (default: the dataset's)", elem_id="tokenizer-name")
         vocab_size = gr.Number(label=f"Symbols (at most {text.MAX_SYMBOLS})", value=text.MAX_SYMBOLS, precision=0,
                                elem_id="tokenizer-vocab-size")
+        normaliser = gr.Dropdown(label="Normaliser", choices=NORMALISERS, value="", elem_id="tokenizer-normaliser")
         extra = gr.File(label="More text in the language (optional, one line each)", type="filepath",
                         elem_id="tokenizer-extra")
     train = gr.Button("Train tokenizer", variant="primary", elem_id="tokenizer-train")
@@ -104,7 +110,8 @@ def build(ctx: AppContext) -> dict:
                 gr.update(choices=text.list_tokenizers(ctx.workspace)))
 
     refresh.click(on_refresh, dataset, [dataset, tokenizer])
-    train.click(lambda d, n, v, f: train_handler(ctx, d, n, v, f), [dataset, name, vocab_size, extra], [status, tokenizer])
+    train.click(lambda d, n, v, f, m: train_handler(ctx, d, n, v, f, m), [dataset, name, vocab_size, extra, normaliser],
+                [status, tokenizer])
     split.click(lambda t, s: split_handler(ctx, t, s), [tokenizer, sentence], pieces)
     sentence.submit(lambda t, s: split_handler(ctx, t, s), [tokenizer, sentence], pieces)
     count.click(lambda d: coverage_handler(ctx, d), dataset, [coverage, coverage_note])
