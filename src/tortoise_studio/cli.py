@@ -27,6 +27,7 @@ HANDLERS = {
     "make-tiny-models": ("tortoise_studio.models.command", "make_tiny_command"),
     "download-models": ("tortoise_studio.models.command", "download_command"),
     "ui": ("tortoise_studio.ui.launcher", "ui_command"),
+    "tokenizer": ("tortoise_studio.text.command", "tokenizer_command"),
 }
 
 
@@ -109,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["ultra_fast", "fast", "standard", "high_quality"])
     p.add_argument("--seed", metavar="N", type=int, default=0)
     p.add_argument("--out", metavar="FILE", default=None)
+    p.add_argument("--tokenizer", metavar="NAME", default=None,
+                   help="default: the one the model was trained with (a different one is refused)")
     p.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
                    help="override a generation setting of the preset, e.g. candidates=4, temperature=0.6, "
                         "kv_cache=false; repeatable")
@@ -122,6 +125,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("download-models", help="fetch TorToiSe's published weights (needs the internet)")
     p.add_argument("dir", metavar="DIR", nargs="?", default=None, help="default: models/tortoise")
+
+    p = commands.add_parser("tokenizer", help="train a tokenizer for another language, or show how text splits")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    t = actions.add_parser("train", help="train models/tokenizers/NAME.json on a dataset's transcripts")
+    t.add_argument("dataset", metavar="DATASET")
+    t.add_argument("--name", metavar="NAME", default=None, help="tokenizer name (default: the dataset's)")
+    t.add_argument("--vocab-size", metavar="N", type=int, default=255, help="symbols, at most 255 (default 255)")
+    t.add_argument("--extra-text", metavar="FILE", default=None, help="more text in the language, one line each")
+    t.add_argument("--language", metavar="CODE", default=None, help="default: the language in dataset.json")
+    t.add_argument("--normaliser", metavar="NAME", default=None,
+                   help="default: the language's (english, unicode:<code>); romaji:ja reads Japanese as romaji")
+    t = actions.add_parser("show", help="print the ids and pieces of TEXT")
+    t.add_argument("name", metavar="NAME", help="english or a name under models/tokenizers")
+    t.add_argument("text", metavar="TEXT")
 
     p = commands.add_parser("ui", help="run the web UI")
     add_ui_arguments(p)

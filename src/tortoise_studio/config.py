@@ -91,6 +91,7 @@ class TrainingConfig:
 
     dataset: str
     model: ModelConfig = field(default_factory=ModelConfig)
+    tokenizer: str = "english"  # TorToiSe's own, or a name under models/tokenizers (tortoise-studio tokenizer train)
     epochs: int = 20
     max_steps: int | None = None  # optional cap: stop there with a checkpoint; not part of the schedule
     batch_size: int = 16  # global batch per optimizer step
@@ -353,6 +354,7 @@ def validate_config(cfg: TrainingConfig, workspace: Workspace) -> list[Problem]:
     problems += _check_dataset_and_batch(cfg, workspace)
     problems += _check_schedule(cfg)
     problems += _check_model(cfg, workspace)
+    problems += _check_tokenizer(cfg, workspace)
     problems += _check_hardware(cfg)
     return problems
 
@@ -510,6 +512,50 @@ def _check_model(cfg: TrainingConfig, workspace: Workspace) -> list[Problem]:
                 if cfg.model.source == "base" else "give a fine-tune .pth, a checkpoint's model.pth, or 'base'")
         return [_error("model.source", f"model.source: {cfg.model.source!r}: {what} not found; {hint}")]
     return []
+
+
+UNKNOWN_TOKENS_WARNING = 0.01  # share of a dataset's tokens that may be [UNK] before validation warns
+
+
+def _check_tokenizer(cfg: TrainingConfig, workspace: Workspace) -> list[Problem]:
+    from . import text
+    try:
+        tokenizer = text.load_tokenizer(workspace, cfg.tokenizer)
+    except UserError as exc:
+        return [_error("tokenizer", str(exc) if str(exc).startswith("tokenizer") else f"tokenizer: {exc}")]
+    out = []
+    models_dir, _ = resolve_paths(cfg, workspace)
+    try:
+        from .models.files import model_sizes
+        symbols = int(model_sizes(models_dir)["autoregressive"].get("number_text_tokens", 255))
+    except UserError:
+        symbols = None  # an unreadable models.yaml is reported where the model is loaded
+    if symbols is not None and tokenizer.size > symbols:
+        out.append(_error("tokenizer", f"tokenizer: {cfg.tokenizer!r} has ids up to {tokenizer.size - 1}, but the "
+                                       f"model in {models_dir} has {symbols} text symbols (ids 0 to {symbols - 1}); "
+                                       f"train it again with --vocab-size {symbols} or less"))
+    if cfg.tokenizer != text.ENGLISH and cfg.text_lr_weight != 1:
+        out.append(_warning("text_lr_weight", f"text_lr_weight: {cfg.text_lr_weight} with tokenizer {cfg.tokenizer!r}: "
+                                              "the model has to learn what its text symbols mean in a new language, so "
+                                              "weigh the text loss fully (1; the predecessor's guide gives the same "
+                                              "advice for non-Latin languages)", {"text_lr_weight": 1.0}))
+    try:
+        folder = workspace.dataset_dir(cfg.dataset)
+    except UserError:
+        return out  # the dataset check names it
+    language = text.dataset_language(folder)
+    if language and language != tokenizer.language:
+        out.append(_warning("tokenizer", f"tokenizer: {cfg.tokenizer!r} is for {tokenizer.language!r} text, but dataset "
+                                         f"{cfg.dataset!r} is {language!r}"
+                                         + (" (TorToiSe's English cleaners turn other scripts into ASCII)"
+                                            if cfg.tokenizer == text.ENGLISH else "")
+                                         + f"; train one with `tortoise-studio tokenizer train {cfg.dataset}`"))
+    found = text.dataset_coverage(tokenizer, folder)
+    if found.unknown_share > UNKNOWN_TOKENS_WARNING:
+        out.append(_warning("tokenizer", f"tokenizer: {found.unknown_share:.1%} of dataset {cfg.dataset!r}'s tokens would "
+                                         f"be [UNK] under {cfg.tokenizer!r} (symbols it lacks: {found.top_symbols()}); "
+                                         f"the trainer skips those {found.lines_with_unknown} of {found.lines} lines"))
+    return out
 
 
 def _check_hardware(cfg: TrainingConfig) -> list[Problem]:

@@ -47,6 +47,7 @@ def sidecar_data(speech: Speech, *, label: str = "") -> dict:
         "settings": asdict(speech.settings),
         "models_dir": speech.models_dir,
         "models": {kind: asdict(m) for kind, m in speech.model_files.items()},
+        "tokenizer": speech.tokenizer,
         "label": label,
         "sample_rate": speech.sample_rate,
         "duration_seconds": round(speech.duration, 3),

@@ -15,7 +15,7 @@ import threading
 import time
 import typing
 from collections import Counter
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -135,6 +135,7 @@ class Speech:
     device: str
     compute_seconds: float
     sample_rate: int = OUTPUT_SAMPLE_RATE
+    tokenizer: dict | None = None  # the tokenizer the text went through (name, sha256, language, normaliser)
 
     @property
     def duration(self) -> float:
@@ -164,7 +165,6 @@ class Synthesizer:
         self._models: dict[str, tuple[tuple, object]] = {}
         self._lock = threading.Lock()
         self._cancel = threading.Event()
-        self._tokenizer = None
 
     def cancel(self) -> None:
         """Stop the running generation at its next check (between stages, candidate batches, diffusion steps)."""
@@ -172,8 +172,9 @@ class Synthesizer:
 
     def generate(self, *, text: str, voice: str, models_dir: str | Path, autoregressive: str | Path | None = None,
                  settings: GenerationSettings | None = None, device: str | None = None,
-                 on_progress: Callable[[Progress], None] | None = None) -> Speech:
-        """Speak `text` in `voice` with the autoregressive weights `autoregressive` (None: models_dir's base)."""
+                 on_progress: Callable[[Progress], None] | None = None, tokenizer: str | None = None) -> Speech:
+        """Speak `text` in `voice` with the autoregressive weights `autoregressive` (None: models_dir's base),
+        through the tokenizer those weights were trained with (`tokenizer`, if given, must be that one)."""
         settings = (settings or GenerationSettings()).validate()
         sentences = split_text(text)
         clips = voice_clips(self.workspace, voice)
@@ -181,10 +182,11 @@ class Synthesizer:
             self._cancel.clear()
             started = time.perf_counter()
             run = _Run(self, settings, torch_device(device or self.device_name), on_progress or (lambda p: None))
-            audio, model_files = run.speak(sentences, clips, Path(models_dir), autoregressive)
+            audio, model_files = run.speak(sentences, clips, Path(models_dir), autoregressive, tokenizer)
             return Speech(audio=audio, text=text, sentences=sentences, voice=clips, settings=run.settings,
                           models_dir=str(Path(models_dir).resolve()), model_files=model_files,
-                          device=str(run.device), compute_seconds=time.perf_counter() - started)
+                          device=str(run.device), compute_seconds=time.perf_counter() - started,
+                          tokenizer=asdict(run.tokenizer.record))
 
     def _model(self, kind: str, path: Path, models_dir: Path, loader: Callable[[], object], device) -> object:
         """The loaded model for `path` on `device`; loads (replacing the previous one of this kind) if it changed.
@@ -203,12 +205,6 @@ class Synthesizer:
         self.loads[kind] += 1
         self._models[kind] = (key, model)
         return model
-
-    def tokenizer(self):
-        if self._tokenizer is None:
-            from tortoise.utils.tokenizer import VoiceBpeTokenizer
-            self._tokenizer = VoiceBpeTokenizer()  # the packaged tokenizer.json
-        return self._tokenizer
 
     def check_cancelled(self) -> None:
         if self._cancel.is_set():
@@ -236,13 +232,16 @@ class _Run:
         self.on_progress(Progress(stage, min(1.0, fraction), detail))
         self.synth.check_cancelled()
 
-    def speak(self, sentences: list[str], clips: VoiceClips, models_dir: Path, ar_weights) -> tuple[np.ndarray, dict]:
+    def speak(self, sentences: list[str], clips: VoiceClips, models_dir: Path, ar_weights,
+              tokenizer: str | None = None) -> tuple[np.ndarray, dict]:
         import torch
         from . import models
+        from .text import check_fits, tokenizer_for_model
 
         ar_path = Path(ar_weights) if ar_weights else models_dir / MODEL_FILES["autoregressive"]
         if ar_weights and not ar_path.is_file():
             raise UserError(f"model: {ar_path}: no such autoregressive weights file")
+        self.tokenizer = tokenizer_for_model(self.synth.workspace, ar_path if ar_weights else None, requested=tokenizer)
         self.report("latents", 0.0, "loading models")
         files = {"autoregressive": ar_path, **{k: models_dir / MODEL_FILES[k] for k in ("diffusion", "clvp", "vocoder")}}
         loaders = {"autoregressive": lambda: models.load_autoregressive(models_dir, ar_path),
@@ -254,6 +253,7 @@ class _Run:
         if not hasattr(ar, "inference_model"):
             ar.post_init_gpt2_config(kv_cache=self.settings.kv_cache)
         ar.inference_model.kv_cache = self.settings.kv_cache  # read at every generation step
+        check_fits(self.tokenizer, ar.number_text_tokens, str(ar_path))
 
         self.report("latents", 0.2, f"conditioning latents from {len(clips.files)} clips")
         latents = self.synth.latents.get(clips, ar, diffusion, autoregressive_sha=model_files["autoregressive"].sha256,
@@ -271,7 +271,10 @@ class _Run:
     def _text_tokens(self, sentence: str, ar, index: int):
         import torch
         import torch.nn.functional as F
-        ids = self.synth.tokenizer().encode(sentence)
+        try:
+            ids = self.tokenizer.encode_for_training(sentence)  # [UNK] would be spoken as noise
+        except UserError as exc:
+            raise UserError(f"text: sentence {index + 1}: {exc}") from exc
         limit = min(MAX_TEXT_TOKENS, ar.max_text_tokens)
         if len(ids) + 1 >= limit:
             raise UserError(f"text: sentence {index + 1} is {len(ids)} tokens long; this model takes fewer than "
@@ -433,7 +436,7 @@ def generate_command(args: argparse.Namespace, workspace: Workspace) -> int:
         print(f"[{progress.fraction:4.0%}] {progress.stage}: {progress.detail}", file=sys.stderr, flush=True)
 
     speech = synth.generate(text=args.text, voice=args.voice, models_dir=models_dir, autoregressive=args.model,
-                            settings=settings, on_progress=show)
+                            settings=settings, on_progress=show, tokenizer=getattr(args, "tokenizer", None))
     if speech.voice.skipped:  # stdout stays the one path scripts read
         print(speech.voice.skipped_note(), file=sys.stderr, flush=True)
     print(save_speech(workspace, speech, out=args.out))

@@ -102,6 +102,8 @@ class PrepareReport:
     skipped: list[dict] = field(default_factory=list)
     backup: str | None = None
     transcribed: int = 0  # files Whisper ran on this time (the rest came from whisper.json)
+    language: str | None = None  # the language given, else the one Whisper detected in most files
+    languages: dict[str, int] = field(default_factory=dict)  # files per language Whisper gave or detected
     created: str = ""
 
     @property
@@ -184,6 +186,7 @@ def _prepare_into(staging, sources, voice, voice_dir, dataset_dir, options, cach
     report.backup = str(backup.relative_to(dataset_dir)) if backup else None
     report.clips, report.train_clips, report.validation_clips = len(train) + len(validation), len(train), len(validation)
     report.total_seconds = round(sum(report.clip_seconds[e.audio] for e in train + validation), 3)
+    report.language = options.language or max(report.languages, key=report.languages.get, default=None)
     report.created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     write_json(dataset_dir / REPORT_FILE, report.to_json())
     return report
@@ -256,6 +259,8 @@ def _prepare_file(source: Path, key: str, options: PrepareOptions, cache: Transc
         report.transcribed += 1
     if not transcript.text.strip():
         raise UserError(f"{source}: empty transcript (no speech recognised)")
+    if transcript.language:
+        report.languages[transcript.language] = report.languages.get(transcript.language, 0) + 1
     spans, dropped = plan_clips(transcript.segments, duration)
     for span in dropped:
         report.skipped.append({"file": key, "clip": f"{span.start:.2f}-{span.end:.2f} s", "reason": span.reason})

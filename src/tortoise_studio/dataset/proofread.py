@@ -25,10 +25,12 @@ class ClipRow:
     seconds: float
     text: str
     split: str  # "train" | "validation"
+    as_trained: str = ""  # the text after the tokenizer's normaliser (load_clip_table with a tokenizer)
 
 
-def load_clip_table(dataset_dir: Path) -> list[ClipRow]:
-    """Every clip of train.txt then validation.txt, with its duration (from dataset.json, else the wav header)."""
+def load_clip_table(dataset_dir: Path, tokenizer=None) -> list[ClipRow]:
+    """Every clip of train.txt then validation.txt, with its duration (from dataset.json, else the wav header),
+    and with a tokenizer (text.TextTokenizer) the text as it will be trained."""
     durations = _known_durations(dataset_dir)
     rows = []
     for split in SPLITS:
@@ -36,8 +38,16 @@ def load_clip_table(dataset_dir: Path) -> list[ClipRow]:
             seconds = durations.get(entry.audio)
             if seconds is None:
                 seconds = _wav_seconds(dataset_dir / entry.audio)
-            rows.append(ClipRow(entry.audio, seconds, entry.text, split))
+            rows.append(ClipRow(entry.audio, seconds, entry.text, split,
+                                as_trained(entry.text, tokenizer) if tokenizer else ""))
     return rows
+
+
+def as_trained(text: str, tokenizer) -> str:
+    """`text` after the tokenizer's normaliser; a line the trainer will skip says so and names the symbols."""
+    normalised = tokenizer.normalise(text)
+    missing = tokenizer.unknown_symbols(normalised)
+    return f"{normalised}  [skipped: no symbol for {' '.join(missing)}]" if missing else normalised
 
 
 def save_clip_table(dataset_dir: Path, rows: list[ClipRow]) -> Path | None:

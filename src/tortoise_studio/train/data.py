@@ -1,4 +1,5 @@
-"""Training data in memory: tokenised text, conditioning crops and batches.
+"""Training data in memory: tokenised text (by the configured tokenizer of the text package),
+conditioning crops and batches.
 
 The list files (train.txt / validation.txt) are read by dataset/lists.py's `read_list`, which returns
 each unusable line as a `Skipped` with its reason, so the trainer reports it once and goes on.
@@ -13,8 +14,8 @@ import torch
 
 # Two ~2 s conditioning crops: 44000 samples at hop 256 is 172 mel frames (DLAS's conditioning_length).
 CROP_FRAMES = 172
-# DLAS's limits, which prepare's slicing also keeps: longer lines are skipped with their reason.
-MAX_CLIP_SAMPLES = 255995
+# DLAS's text limit in tokens (its clip limit is audio.MAX_CLIP_SAMPLES, which prepare's slicing also
+# keeps): longer lines are skipped with their reason.
 MAX_TEXT_TOKENS = 200
 
 
@@ -45,17 +46,6 @@ class Batch:
     def to(self, device: torch.device) -> "Batch":
         return Batch(*(t.to(device, non_blocking=True) for t in
                        (self.cond_mels, self.text, self.text_lengths, self.codes, self.wav_lengths)))
-
-
-class TextTokenizer:
-    """TorToiSe's BPE tokenizer (the packaged tokenizer.json), loaded once."""
-
-    def __init__(self):
-        from tortoise.utils.tokenizer import VoiceBpeTokenizer
-        self._bpe = VoiceBpeTokenizer()
-
-    def encode(self, text: str) -> torch.Tensor:
-        return torch.tensor(self._bpe.encode(text), dtype=torch.long)
 
 
 def _pad_stack(rows: Sequence[torch.Tensor], value: int, width: int) -> torch.Tensor:

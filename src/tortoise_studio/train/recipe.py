@@ -30,8 +30,10 @@ from ..metrics import METRICS_FILE
 from ..models.files import MODEL_FILES
 from . import batching, checkpointing, distributed
 from .cache import FeatureCache, FeatureEncoder
+from ..audio import MAX_CLIP_SAMPLES
 from ..dataset.lists import Skipped, read_list
-from .data import CROP_FRAMES, MAX_CLIP_SAMPLES, MAX_TEXT_TOKENS, Sample, TextTokenizer, collate, step_widths
+from ..text import UnknownSymbols, load_tokenizer
+from .data import CROP_FRAMES, MAX_TEXT_TOKENS, Sample, collate, step_widths
 from .optim import build_optimizer
 from .reporting import TENSORBOARD_DIR, TRAIN_LOG, Report
 
@@ -100,7 +102,8 @@ class Trainer:
 
     def _load_data(self) -> None:
         """Parse the lists, compute or load every clip's features, and report what had to be skipped."""
-        self.tokenizer = TextTokenizer()
+        self.tokenizer = load_tokenizer(self.workspace, self.cfg.tokenizer)
+        self.report.log(f"text: tokenizer {self.tokenizer.record.describe()}")
         cache = FeatureCache(self.dataset_dir / "cache", self.models_dir / MODEL_FILES["dvae"])
         encoder = {}
 
@@ -149,7 +152,11 @@ class Trainer:
             except UserError as exc:
                 skipped.append(Skipped(entry.where, str(exc)))
                 continue
-            tokens = self.tokenizer.encode(entry.text)
+            try:  # a line with symbols the tokenizer lacks is skipped, as DLAS did: [UNK] targets teach nothing
+                tokens = torch.tensor(self.tokenizer.encode_for_training(entry.text), dtype=torch.long)
+            except UnknownSymbols as exc:
+                skipped.append(Skipped(entry.where, str(exc)))
+                continue
             name = Path(entry.audio).name
             if features.n_samples < 1024:
                 skipped.append(Skipped(entry.where, f"{name}: shorter than one DVAE code (1024 samples)"))
@@ -417,7 +424,7 @@ class Trainer:
             folder = checkpointing.save_checkpoint(
                 self.run_dir, step=self.step, model_state=self.model_state(), state=state,
                 meta={"epoch": self.epoch, "losses": losses, "steps_total": self.steps_total},
-                keep_last=self.cfg.keep_last)
+                keep_last=self.cfg.keep_last, tokenizer=self.tokenizer.record)
             self.report.event("checkpoint", step=self.step, epoch=self.epoch, path=str(folder))
             self.report.log(f"saved checkpoint {folder}")
         self.dist.barrier()
@@ -430,7 +437,7 @@ class Trainer:
         if not self.dist.is_main:
             return None
         target = self.workspace.finetunes / f"{self.cfg.dataset}-{self.run_dir.name}.pth"
-        return checkpointing.export_model(self.model_state(), target)
+        return checkpointing.export_model(self.model_state(), target, tokenizer=self.tokenizer.record)
 
     # ------------------------------------------------------------------ stalls, stops, cleanup
 

@@ -24,7 +24,7 @@ from .context import AppContext
 
 GROUPS = [
     ("Dataset and model", ["dataset", "model.source", "model.models_dir", "model.dropout",
-                           "model.gradient_checkpointing"]),
+                           "model.gradient_checkpointing", "tokenizer"]),
     ("Schedule", ["epochs", "max_steps", "batch_size", "gradient_accumulation", "learning_rate", "text_lr_weight",
                   "mel_lr_weight", "scheduler.type", "scheduler.milestones", "scheduler.gamma", "scheduler.restarts",
                   "scheduler.eta_min", "warmup_steps"]),
@@ -45,6 +45,7 @@ INFO = {
     "model.source": "base = TorToiSe's autoregressive.pth; or a fine-tune / checkpoint",
     "model.models_dir": "TorToiSe's weights, relative to the workspace",
     "model.dropout": "empty = TorToiSe's own",
+    "tokenizer": "english = TorToiSe's; another language: one trained in Prepare > Tokenizer",
     "max_steps": "optional: stop there with a checkpoint (empty = run all epochs)",
     "batch_size": "global batch per optimizer step",
     "gradient_accumulation": "micro-batches per step on each GPU",
@@ -262,6 +263,9 @@ def _widget(ctx: AppContext, key: str, value: Any):
                            **{**common, "value": value if value in datasets else (datasets[0] if datasets else None)})
     if key == "model.source":
         return gr.Dropdown(choices=source_choices(ctx, None), allow_custom_value=True, **common)
+    if key == "tokenizer":
+        from ..text import list_tokenizers
+        return gr.Dropdown(choices=list_tokenizers(ctx.workspace), allow_custom_value=True, **common)
     if key in CHOICES:
         return gr.Dropdown(choices=list(CHOICES[key]), allow_custom_value=True, **common)
     if key in TEXT_KEYS:

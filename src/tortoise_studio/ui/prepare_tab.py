@@ -16,9 +16,11 @@ from ..dataset.uploads import add_recordings
 from ..errors import UserError
 from ..settings import Settings, remember_whisper, whisper_model_location
 from ..transcribe import BACKENDS
+from ..text import tokenizer_for_dataset
+from . import tokenizer_section
 from .context import AppContext
 
-CLIP_COLUMNS = ["clip", "seconds", "text", "split"]
+CLIP_COLUMNS = ["clip", "seconds", "text", "split", "as trained"]
 SKIPPED_COLUMNS = ["file", "clip", "reason"]
 HISTOGRAM_BINS = list(range(0, 13))  # whole seconds, 0 to 12 (clips are at most 11.6 s)
 
@@ -134,8 +136,9 @@ def duration_histogram(seconds: list[float]) -> pd.DataFrame:
 def clip_table(ctx: AppContext, dataset: str | None) -> pd.DataFrame:
     if not dataset:
         return pd.DataFrame(columns=CLIP_COLUMNS)
-    rows = load_clip_table(ctx.workspace.dataset_dir(dataset))
-    return pd.DataFrame([[r.clip, r.seconds, r.text, r.split] for r in rows], columns=CLIP_COLUMNS)
+    # "as trained": through the tokenizer trained on this dataset, else TorToiSe's English one
+    rows = load_clip_table(ctx.workspace.dataset_dir(dataset), tokenizer_for_dataset(ctx.workspace, dataset))
+    return pd.DataFrame([[r.clip, r.seconds, r.text, r.split, r.as_trained] for r in rows], columns=CLIP_COLUMNS)
 
 
 def load_table_handler(ctx: AppContext, voice: str | None):
@@ -237,14 +240,17 @@ def build(ctx: AppContext) -> dict:
         skipped = gr.Dataframe(pd.DataFrame(columns=SKIPPED_COLUMNS), label="Skipped", interactive=False,
                                wrap=True, elem_id="prepare-skipped")
     gr.Markdown("**Clips**: edit a text, or set split to `train`, `validation` or `drop`, then save. "
-                "Click a row to listen.")
+                "Click a row to listen. *As trained* is the text after the tokenizer's normaliser (the tokenizer "
+                "trained on this dataset, else TorToiSe's English one).")
     clips = gr.Dataframe(clip_table(ctx, voices[0]) if voices and voices[0] in ctx.workspace.list_datasets()
                          else pd.DataFrame(columns=CLIP_COLUMNS), label="Clips", interactive=True, wrap=True,
-                         datatype=["str", "number", "str", "str"], elem_id="prepare-clips")
+                         datatype=["str", "number", "str", "str", "str"], elem_id="prepare-clips")
     with gr.Row():
         player = gr.Audio(label="Selected clip", type="filepath", interactive=False, elem_id="prepare-player")
         save = gr.Button("Save corrections", elem_id="prepare-save")
     save_status = gr.Markdown(elem_id="prepare-save-status")
+    with gr.Accordion("Tokenizer (another language)", open=False, elem_id="tokenizer-section"):
+        tokenizer = tokenizer_section.build(ctx)
 
     option_inputs = [backend, model, language, fraction, seed, trim, redo]
     results = [status, summary, histogram, skipped, clips]
@@ -273,4 +279,5 @@ def build(ctx: AppContext) -> dict:
     clips.select(on_select, [voice, clips], player)
     save.click(lambda v, t: save_table_handler(ctx, v, t), [voice, clips], [save_status, clips])
     return {"voice": voice, "upload": upload, "new_voice": new_voice, "backend": backend, "model": model, "run": run,
-            "status": status, "summary": summary, "clips": clips, "player": player, "save": save}
+            "status": status, "summary": summary, "clips": clips, "player": player, "save": save,
+            "tokenizer": tokenizer}
