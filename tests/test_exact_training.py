@@ -18,7 +18,8 @@ from tortoise_studio.models.dvae import DiscreteVAE
 from tortoise_studio.models.mel import normalized_mel
 from tortoise_studio.runs import log_tail
 from tortoise_studio.train.cache import TAIL_SILENCE, FeatureEncoder, code_count
-from tortoise_studio.train.data import MAX_CLIP_SAMPLES, collate, step_widths
+from tortoise_studio.audio import MAX_CLIP_SAMPLES
+from tortoise_studio.train.data import collate, step_widths
 from tortoise_studio.train.recipe import Trainer
 
 STOP_MEL = 8193
