@@ -34,7 +34,7 @@ def clips_by_span(dataset_dir) -> dict[tuple[str, float], tuple[str, str]]:
     """(recording, start) -> (split, text) of every clip in the lists, read with dataset.json's clip_spans."""
     spans = json.loads((dataset_dir / "dataset.json").read_text())["clip_spans"]
     lists = {e.audio: (split, e.text) for split in ("train", "validation")
-             for e in read_list(dataset_dir / f"{split}.txt")}
+             for e in read_list(dataset_dir / f"{split}.txt")[0]}
     return {(spans[clip]["source"], round(spans[clip]["start"], 1)): lists[clip] for clip in spans if clip in lists}
 
 

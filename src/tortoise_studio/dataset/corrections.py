@@ -117,7 +117,7 @@ def record_corrections(dataset_dir: Path) -> list[Correction]:
     if not spans:
         return stored
     lists = {entry.audio: (split, entry.text) for split, name in (("train", TRAIN_FILE), ("validation", VALIDATION_FILE))
-             for entry in read_list(dataset_dir / name)}
+             for entry in read_list(dataset_dir / name)[0]}
     current = []
     for clip, span in spans.items():
         key = _key(span)
