@@ -43,7 +43,7 @@ def item_paths(workspace: Workspace, kind: str, item: str) -> list[Path]:
     elif kind == "recording":
         if len(parts) < 2:
             raise UserError(f"recording {item!r}: expected VOICE/FILE")
-        paths = [workspace.voice_dir(parts[0]).joinpath(*(safe_name(p, what="recording") for p in parts[1:]))]
+        paths = [_inside(workspace.voice_dir(parts[0]), parts[1:], item)]
     elif kind == "run":
         if len(parts) != 2:
             raise UserError(f"run {item!r}: expected DATASET/RUN")
@@ -51,7 +51,7 @@ def item_paths(workspace: Workspace, kind: str, item: str) -> list[Path]:
     else:
         if len(parts) != 2 or Path(parts[1]).suffix != ".wav":
             raise UserError(f"result {item!r}: expected VOICE/NAME.wav")
-        wav = workspace.results_dir(parts[0]) / safe_name(parts[1], what="result")
+        wav = _inside(workspace.results_dir(parts[0]), parts[1:], item)
         paths = [wav] + ([wav.with_suffix(".json")] if wav.with_suffix(".json").is_file() else [])
     if not paths[0].exists():
         raise UserError(f"{kind} {item!r}: not found (already renamed or deleted?)")
@@ -83,6 +83,15 @@ def delete_item(workspace: Workspace, kind: str, item: str) -> list[Path]:
     paths = item_paths(workspace, kind, item)
     _refuse_if_training(kind, paths[0])
     return move_to_trash(workspace, paths, what=f"{kind} {item}")
+
+
+def _inside(folder: Path, parts: list[str], item: str) -> Path:
+    """folder/parts..., refusing anything that would lead out of `folder`. Existing names are taken as they
+    are (a file put there by hand need not follow the rules new names do)."""
+    path = folder.joinpath(*parts)
+    if any(p in (".", "..") for p in parts) or not path.resolve().is_relative_to(folder.resolve()):
+        raise UserError(f"{item!r}: not inside {folder.name}/")
+    return path
 
 
 def _recordings(folder: Path) -> list[Path]:
