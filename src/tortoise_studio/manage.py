@@ -7,6 +7,7 @@ it; a rename never replaces anything. A run that is training is neither renamed 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -75,6 +76,8 @@ def rename_item(workspace: Workspace, kind: str, item: str, new_name: str) -> st
             raise UserError(f"new {kind} name {new_name!r}: {target.relative_to(workspace.root)} already exists")
     for path, target in zip(paths, targets):
         os.rename(path, target)
+    if kind == "recording":
+        _follow_in_datasets(workspace, item.split("/")[0], paths[0], targets[0])
     return "/".join([*item.split("/")[:-1], targets[0].name]) if kind != "voice" else targets[0].name
 
 
@@ -83,6 +86,23 @@ def delete_item(workspace: Workspace, kind: str, item: str) -> list[Path]:
     paths = item_paths(workspace, kind, item)
     _refuse_if_training(kind, paths[0])
     return move_to_trash(workspace, paths, what=f"{kind} {item}")
+
+
+def _follow_in_datasets(workspace: Workspace, voice: str, old: Path, new: Path) -> None:
+    """Datasets prepared from the voice keep the renamed recording's corrections and transcript."""
+    from .dataset.corrections import follow_renamed_recording
+    folder = workspace.voice_dir(voice)
+    old_key, new_key = old.relative_to(folder).as_posix(), new.relative_to(folder).as_posix()
+    for dataset in workspace.training.iterdir() if workspace.training.is_dir() else []:
+        if dataset.is_dir() and _prepared_from(dataset) == voice:
+            follow_renamed_recording(dataset, old_key, new_key)
+
+
+def _prepared_from(dataset_dir: Path) -> str | None:
+    try:
+        return json.loads((dataset_dir / "dataset.json").read_text(encoding="utf-8")).get("voice")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _inside(folder: Path, parts: list[str], item: str) -> Path:
