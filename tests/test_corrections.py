@@ -147,3 +147,23 @@ def test_prepare_tab_refuses_to_lose_unsaved_edits_and_reports_corrections(works
     status = prepare_handler(ctx, *args, table=clip_table(ctx, "v"))[0]
     assert status.endswith("Kept 1 of your corrections.")
     assert "Typed, not saved." in set(clip_table(ctx, "v")["text"])
+
+
+@pytest.mark.slow
+def test_renaming_a_recording_keeps_its_corrections_and_transcript(workspace, real_clips, faster):
+    from tortoise_studio.manage import rename_item
+    voice_with(workspace, [real_clips[3], real_clips[4]], ["a.wav", "b.wav"])
+    options = PrepareOptions(language="en", validation_fraction=0)
+    prepare_dataset(workspace, "v", options, transcriber=faster)
+    dataset = workspace.dataset_dir("v")
+    rows = load_clip_table(dataset)
+    spans = json.loads((dataset / "dataset.json").read_text())["clip_spans"]
+    target = next(r for r in rows if spans[r.clip]["source"] == "a.wav")
+    save_clip_table(dataset, [ClipRow(r.clip, r.seconds, "Renamed but mine.", r.split) if r is target else r
+                              for r in rows])
+    assert rename_item(workspace, "recording", "v/a.wav", "intro") == "v/intro.wav"
+    assert [c.key.source for c in load_corrections(dataset)] == ["intro.wav"]
+    again = prepare_dataset(workspace, "v", options, transcriber=faster)
+    assert again.transcribed == 0  # the cached transcript followed the file
+    assert again.corrections["kept"] == 1 and again.corrections["unplaced"] == []
+    assert "Renamed but mine." in {e.text for e in read_list(dataset / "train.txt")}

@@ -136,3 +136,22 @@ def test_files_section_asks_before_it_acts(things):
     message, _, trash = empty_trash_handler(ctx, pending)
     assert message == "Emptied the trash: 2 item(s) deleted for good." and trash.empty
     assert delete_handler(ctx, "run", None, "")[0] == "**Not deleted:** run: choose one to delete"
+
+
+def test_names_that_lead_out_are_refused_and_hand_made_names_are_handled(things):
+    odd = things.voice_dir("alice") / "-take one (from the phone).wav"
+    shutil.copy(things.voice_dir("alice") / "one.wav", odd)
+    assert "alice/-take one (from the phone).wav" in list_items(things, "recording")
+    delete_item(things, "recording", "alice/-take one (from the phone).wav")
+    assert not odd.exists()
+    for bad in ("alice/../../settings.json", "alice/./one.wav"):
+        with pytest.raises(UserError, match="not inside alice/"):
+            delete_item(things, "recording", bad)
+    with pytest.raises(UserError, match="expected VOICE/NAME.wav"):
+        delete_item(things, "result", "alice/../alice/alice_0001.wav")
+    outside = things.root.parent / "outside.wav"
+    outside.write_bytes(b"not the workspace's")
+    (things.results_dir("alice") / "link.wav").symlink_to(outside)
+    with pytest.raises(UserError, match="not inside alice/"):
+        delete_item(things, "result", "alice/link.wav")
+    assert outside.read_bytes() == b"not the workspace's"

@@ -9,7 +9,7 @@ import torch
 
 from tortoise_studio.errors import UserError
 from tortoise_studio.latents import voice_clips
-from tortoise_studio.synth import GenerationSettings, Synthesizer
+from tortoise_studio.synth import GenerationSettings
 
 @pytest.fixture(autouse=True)
 def one_thread():

@@ -7,6 +7,7 @@ it; a rename never replaces anything. A run that is training is neither renamed 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def item_paths(workspace: Workspace, kind: str, item: str) -> list[Path]:
     elif kind == "recording":
         if len(parts) < 2:
             raise UserError(f"recording {item!r}: expected VOICE/FILE")
-        paths = [workspace.voice_dir(parts[0]).joinpath(*(safe_name(p, what="recording") for p in parts[1:]))]
+        paths = [_inside(workspace.voice_dir(parts[0]), parts[1:], item)]
     elif kind == "run":
         if len(parts) != 2:
             raise UserError(f"run {item!r}: expected DATASET/RUN")
@@ -51,7 +52,7 @@ def item_paths(workspace: Workspace, kind: str, item: str) -> list[Path]:
     else:
         if len(parts) != 2 or Path(parts[1]).suffix != ".wav":
             raise UserError(f"result {item!r}: expected VOICE/NAME.wav")
-        wav = workspace.results_dir(parts[0]) / safe_name(parts[1], what="result")
+        wav = _inside(workspace.results_dir(parts[0]), parts[1:], item)
         paths = [wav] + ([wav.with_suffix(".json")] if wav.with_suffix(".json").is_file() else [])
     if not paths[0].exists():
         raise UserError(f"{kind} {item!r}: not found (already renamed or deleted?)")
@@ -75,6 +76,8 @@ def rename_item(workspace: Workspace, kind: str, item: str, new_name: str) -> st
             raise UserError(f"new {kind} name {new_name!r}: {target.relative_to(workspace.root)} already exists")
     for path, target in zip(paths, targets):
         os.rename(path, target)
+    if kind == "recording":
+        _follow_in_datasets(workspace, item.split("/")[0], paths[0], targets[0])
     return "/".join([*item.split("/")[:-1], targets[0].name]) if kind != "voice" else targets[0].name
 
 
@@ -83,6 +86,32 @@ def delete_item(workspace: Workspace, kind: str, item: str) -> list[Path]:
     paths = item_paths(workspace, kind, item)
     _refuse_if_training(kind, paths[0])
     return move_to_trash(workspace, paths, what=f"{kind} {item}")
+
+
+def _follow_in_datasets(workspace: Workspace, voice: str, old: Path, new: Path) -> None:
+    """Datasets prepared from the voice keep the renamed recording's corrections and transcript."""
+    from .dataset.corrections import follow_renamed_recording
+    folder = workspace.voice_dir(voice)
+    old_key, new_key = old.relative_to(folder).as_posix(), new.relative_to(folder).as_posix()
+    for dataset in workspace.training.iterdir() if workspace.training.is_dir() else []:
+        if dataset.is_dir() and _prepared_from(dataset) == voice:
+            follow_renamed_recording(dataset, old_key, new_key)
+
+
+def _prepared_from(dataset_dir: Path) -> str | None:
+    try:
+        return json.loads((dataset_dir / "dataset.json").read_text(encoding="utf-8")).get("voice")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _inside(folder: Path, parts: list[str], item: str) -> Path:
+    """folder/parts..., refusing anything that would lead out of `folder`. Existing names are taken as they
+    are (a file put there by hand need not follow the rules new names do)."""
+    path = folder.joinpath(*parts)
+    if any(p in (".", "..") for p in parts) or not path.resolve().is_relative_to(folder.resolve()):
+        raise UserError(f"{item!r}: not inside {folder.name}/")
+    return path
 
 
 def _recordings(folder: Path) -> list[Path]:

@@ -146,5 +146,4 @@ def test_first_day_offline_corrections_survive_and_deleting_goes_to_the_trash(
     trashed = list((root / "trash").glob(f"*/voices/{VOICE}/broken.wav"))
     assert len(trashed) == 1 and trashed[0].read_bytes() == (files / "broken.wav").read_bytes()
     page.screenshot(path=str(screenshot_dir / "first-day-trash.png"), full_page=True)
-    wait_until(lambda: "Emptied" not in page.locator("#files-message").inner_text(), 1, "no accidental emptying")
     assert_no_internals(page)

@@ -135,6 +135,44 @@ def record_corrections(dataset_dir: Path) -> list[Correction]:
     return merged
 
 
+def follow_renamed_recording(dataset_dir: Path, old: str, new: str) -> bool:
+    """A recording of this dataset's voice was renamed from `old` to `new` (paths inside the voice folder):
+    its corrections, clip spans and cached transcript follow it, so preparing again still places them and
+    does not transcribe it again. Returns True when anything referred to it."""
+    from .cache import CACHE_FILE
+    changed = False
+    corrections = load_corrections(dataset_dir)
+    if any(c.key.source == old for c in corrections):
+        save_corrections(dataset_dir, [Correction(ClipKey(new, c.key.start, c.key.end), c.text, c.split, c.transcribed)
+                                       if c.key.source == old else c for c in corrections])
+        changed = True
+    for name, rename in ((REPORT_FILE, _rename_in_spans), (CACHE_FILE, _rename_in_cache)):
+        path = dataset_dir / name
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if rename(data, old, new):
+            write_json(path, data)
+            changed = True
+    return changed
+
+
+def _rename_in_spans(report: dict, old: str, new: str) -> bool:
+    spans = [span for span in (report.get("clip_spans") or {}).values() if span.get("source") == old]
+    for span in spans:
+        span["source"] = new
+    return bool(spans)
+
+
+def _rename_in_cache(cache: dict, old: str, new: str) -> bool:
+    files = cache.get("files") or {}
+    if old not in files or new in files:
+        return False
+    files[new] = files.pop(old)
+    return True
+
+
 def unsaved_changes(dataset_dir: Path, rows: list) -> int:
     """How many of `rows` (the clip table as shown, proofread.ClipRow) differ from the saved lists."""
     from .proofread import load_clip_table

@@ -75,7 +75,8 @@ def prepare_handler(ctx: AppContext, voice: str | None, backend: str, model: str
         return (f"**Prepare failed:** {exc}",) + _empty_results()
     except Exception as exc:  # noqa: BLE001 - anything unexpected must still reach the page
         return (f"**Prepare failed:** {type(exc).__name__}: {exc}",) + _empty_results()
-    return (f"Prepared **{voice}** into `{report.dataset_dir}`. {corrections_note(report)}",) + report_views(ctx, report)
+    status = " ".join(filter(None, [f"Prepared **{voice}** into `{report.dataset_dir}`.", corrections_note(report)]))
+    return (status,) + report_views(ctx, report)
 
 
 def corrections_note(report: PrepareReport) -> str:
@@ -201,7 +202,7 @@ def _empty_results():
 def build(ctx: AppContext) -> dict:
     voices = voice_choices(ctx)
     gr.Markdown("Add recordings to a voice, then **Prepare** transcribes them with Whisper and slices them into "
-                "training clips. Files under `voices/` are never changed.")
+                "training clips. Prepare never changes the files under `voices/`.")
     with gr.Row():
         voice = gr.Dropdown(label="Voice", choices=voices, value=voices[0] if voices else None,
                             elem_id="prepare-voice", scale=3)
