@@ -117,3 +117,23 @@ def test_prepare_keeps_the_language_whisper_detected(workspace, whisper_base, wh
     report = prepare_dataset(workspace, "en-voice", PrepareOptions(model=str(whisper_base)), transcriber=whisper)
     stored = json.loads((workspace.dataset_dir("en-voice") / "dataset.json").read_text())
     assert (report.language, stored["language"], stored["languages"]) == ("en", "en", {"en": 1})
+
+
+def test_trainer_skips_a_line_with_symbols_the_tokenizer_lacks_and_names_them(workspace, tortoise_voices, tiny_models):
+    from test_train_support import make_dataset, make_run, rows
+    from tortoise_studio.text import train_tokenizer
+    from tortoise_studio.train import run
+
+    torch.set_num_threads(1)
+    folder = make_dataset(workspace, tortoise_voices)  # its ten sentences have every letter but q
+    train_tokenizer(workspace, "ds", name="no-q", language="en", vocab_size=120)
+    with open(folder / "train.txt", "a") as lists:
+        lists.write("audio/clip_0000.wav|A quiet queen.\n")
+    config = make_run(workspace, tiny_models, epochs=1, tokenizer="no-q", text_lr_weight=1.0)
+
+    assert run(config) == 0
+    skipped, = rows(config.parent, event="skipped")
+    assert skipped["where"] == "train.txt:9"
+    assert "'A quiet queen.'" in skipped["reason"] and "lacks: q" in skipped["reason"]
+    assert "skipped train.txt:9" in (config.parent / "train.log").read_text()
+    assert [r["step"] for r in rows(config.parent, "train")] == [1, 2]  # the 8 other clips train

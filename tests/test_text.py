@@ -184,6 +184,14 @@ def test_validation_suggests_text_weight_warns_on_unk_and_refuses_too_many_symbo
     assert not C.errors_of(problems)
     assert not C.validate_config(C.apply_overrides(base, ["tokenizer=ru", "text_lr_weight=1"]), workspace)
 
+    tuned = workspace.finetunes / "ru-tuned.pth"  # continuing a Russian fine-tune with English
+    tuned.parent.mkdir(parents=True)
+    tuned.write_bytes(b"weights")
+    write_record(tuned, load_tokenizer(workspace, "ru").record)
+    switched = [p for p in C.validate_config(C.apply_overrides(base, [f"model.source={tuned}"]), workspace)
+                if "was trained with 'ru'" in p.message]
+    assert switched and switched[0].suggestion == {"tokenizer": "ru"}
+
     missing = C.validate_config(C.apply_overrides(base, ["tokenizer=nope"]), workspace)
     assert [p.field for p in C.errors_of(missing)] == ["tokenizer"]
 

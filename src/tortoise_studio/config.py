@@ -524,7 +524,17 @@ def _check_tokenizer(cfg: TrainingConfig, workspace: Workspace) -> list[Problem]
     except UserError as exc:
         return [_error("tokenizer", str(exc) if str(exc).startswith("tokenizer") else f"tokenizer: {exc}")]
     out = []
-    models_dir, _ = resolve_paths(cfg, workspace)
+    models_dir, weights = resolve_paths(cfg, workspace)
+    # a fine-tune that recorded its tokenizer (the base model and older fine-tunes are English: switching is the point)
+    try:
+        record = text.read_record(weights) if weights is not None and weights.is_file() else None
+    except UserError as exc:
+        return [_error("model.source", f"model.source: {exc}")]
+    trained_with = record.name if record else cfg.tokenizer
+    if trained_with != cfg.tokenizer:
+        out.append(_warning("tokenizer", f"tokenizer: {cfg.tokenizer!r}, but model.source {cfg.model.source!r} was "
+                                         f"trained with {trained_with!r}; its text embedding has to learn the new "
+                                         f"symbols again", {"tokenizer": trained_with}))
     try:
         from .models.files import model_sizes
         symbols = int(model_sizes(models_dir)["autoregressive"].get("number_text_tokens", 255))

@@ -254,6 +254,11 @@ def load_handler(ctx: AppContext, relative: str | None) -> tuple[list[Any], str,
 
 # ---------------------------------------------------------------- widgets
 
+def _tokenizer_choices(ctx: AppContext) -> list[str]:
+    from ..text import list_tokenizers
+    return list_tokenizers(ctx.workspace)
+
+
 def _widget(ctx: AppContext, key: str, value: Any):
     common = dict(label=label(key), value=value, elem_id=elem_id(key), info=INFO.get(key))
     hint = HINTS[key]
@@ -264,8 +269,7 @@ def _widget(ctx: AppContext, key: str, value: Any):
     if key == "model.source":
         return gr.Dropdown(choices=source_choices(ctx, None), allow_custom_value=True, **common)
     if key == "tokenizer":
-        from ..text import list_tokenizers
-        return gr.Dropdown(choices=list_tokenizers(ctx.workspace), allow_custom_value=True, **common)
+        return gr.Dropdown(choices=_tokenizer_choices(ctx), allow_custom_value=True, **common)
     if key in CHOICES:
         return gr.Dropdown(choices=list(CHOICES[key]), allow_custom_value=True, **common)
     if key in TEXT_KEYS:
@@ -352,6 +356,7 @@ def build(ctx: AppContext) -> dict:
     refresh.click(on_refresh, widgets["dataset"], [widgets["dataset"], load_path, widgets["model.source"]])
     widgets["dataset"].focus(lambda: gr.update(choices=ctx.workspace.list_datasets()), None, widgets["dataset"])
     load_path.focus(lambda: gr.update(choices=saved_configs(ctx)), None, load_path)
+    widgets["tokenizer"].focus(lambda: gr.update(choices=_tokenizer_choices(ctx)), None, widgets["tokenizer"])
     widgets["dataset"].change(lambda d: gr.update(choices=source_choices(ctx, d)), widgets["dataset"],
                               widgets["model.source"])
     return {"saved_path": saved_path, "run": run, "widgets": widgets, "message": message, "plot": plot,

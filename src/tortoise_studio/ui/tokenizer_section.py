@@ -110,6 +110,8 @@ def build(ctx: AppContext) -> dict:
                 gr.update(choices=text.list_tokenizers(ctx.workspace)))
 
     refresh.click(on_refresh, dataset, [dataset, tokenizer])
+    dataset.focus(lambda: gr.update(choices=ctx.workspace.list_datasets()), None, dataset)
+    tokenizer.focus(lambda: gr.update(choices=text.list_tokenizers(ctx.workspace)), None, tokenizer)
     train.click(lambda d, n, v, f, m: train_handler(ctx, d, n, v, f, m), [dataset, name, vocab_size, extra, normaliser],
                 [status, tokenizer])
     split.click(lambda t, s: split_handler(ctx, t, s), [tokenizer, sentence], pieces)
