@@ -90,10 +90,8 @@ class Trainer:
         self.resumed_from = checkpoint
 
     def _device(self) -> torch.device:
-        wanted = self.cfg.device
-        if wanted == "cuda" and not torch.cuda.is_available():
-            raise UserError("device: 'cuda' requested, but PyTorch sees no CUDA device here; use device: cpu or auto")
-        if wanted == "cpu" or not torch.cuda.is_available():
+        from ..devices import resolve_device
+        if resolve_device(self.cfg.device) == "cpu":
             if self.cfg.precision == "fp16":
                 raise UserError("precision: 'fp16' needs a CUDA device and this run is on the CPU; use fp32 (or bf16)")
             return torch.device("cpu")
