@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from tortoise_studio.models import make_tiny_models
-from tortoise_studio.synth import GenerationSettings, Synthesizer
+from tortoise_studio.generate.synthesizer import GenerationSettings, Synthesizer
 from tortoise_studio.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

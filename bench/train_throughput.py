@@ -64,7 +64,7 @@ def make_dataset(root: Path, n_clips: int) -> list[tuple[Path, str]]:
     """Real clips of 1 to 11 s: tortoise's shipped voices, plus short cuts of some to reach down to 1 s."""
     import numpy as np
     import tortoise
-    from tortoise_studio.audio import load_audio, write_wav
+    from tortoise_studio.dataset.audio import load_audio, write_wav
     voices = sorted((Path(tortoise.__file__).parent / "voices").glob("*/*.wav"))
     audio_dir = root / "audio"
     audio_dir.mkdir(parents=True)
@@ -128,7 +128,7 @@ def measure_old(work: Path, models: Path, steps: int, batch: int, train_on_paddi
     import numpy as np
     import torch
     import torch.nn.functional as F
-    from tortoise_studio.audio import load_audio
+    from tortoise_studio.dataset.audio import load_audio
     from tortoise_studio.models import load_autoregressive, load_dvae, normalized_mel
     from tortoise_studio.dataset.lists import read_list
     from tortoise_studio.text import TextTokenizer

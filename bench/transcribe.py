@@ -17,8 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 def main() -> int:
     import tortoise
 
-    from tortoise_studio.audio import WHISPER_SAMPLE_RATE, load_audio
-    from tortoise_studio.transcribe import load_transcriber
+    from tortoise_studio.dataset.audio import WHISPER_SAMPLE_RATE, load_audio
+    from tortoise_studio.dataset.transcribe import load_transcriber
 
     model = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / ".cache" / "whisper-base"
     clips = sorted((Path(tortoise.__file__).parent / "voices").glob("*/*.wav"))

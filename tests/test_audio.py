@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from tortoise_studio.audio import (SAMPLE_RATE, load_audio, load_audio_with_rate, speech_regions, trim_silence,
+from tortoise_studio.dataset.audio import (SAMPLE_RATE, load_audio, load_audio_with_rate, speech_regions, trim_silence,
                                    write_wav)
 from tortoise_studio.errors import UserError
 

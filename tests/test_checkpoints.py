@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tortoise_studio.checkpoints import latest_checkpoint, list_checkpoints
+from tortoise_studio.runs.checkpoints import latest_checkpoint, list_checkpoints
 
 
 def _checkpoint(run_dir, step, *, complete=True, name=None):
@@ -37,5 +37,5 @@ def test_lists_complete_checkpoints_latest_first(tmp_path):
 def test_importing_the_listing_does_not_import_torch():
     import subprocess
     import sys
-    code = "import sys, tortoise_studio.checkpoints; print('torch' in sys.modules)"
+    code = "import sys, tortoise_studio.runs.checkpoints; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

@@ -12,7 +12,7 @@ from tortoise_studio.dataset.corrections import (CORRECTIONS_FILE, ClipKey, Corr
                                                  record_corrections, save_corrections)
 from tortoise_studio.dataset.proofread import ClipRow
 from tortoise_studio.errors import UserError
-from tortoise_studio.transcribe import load_transcriber
+from tortoise_studio.dataset.transcribe import load_transcriber
 
 OPTIONS = PrepareOptions(language="en", validation_fraction=0.25, seed=1)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tortoise_studio.audio import MAX_CLIP_SECONDS, MAX_TEXT_CHARS, MIN_CLIP_SECONDS
+from tortoise_studio.dataset.audio import MAX_CLIP_SECONDS, MAX_TEXT_CHARS, MIN_CLIP_SECONDS
 from tortoise_studio.dataset import ListEntry, plan_clips, split_entries
-from tortoise_studio.transcribe import Segment, Word
+from tortoise_studio.dataset.transcribe import Segment, Word
 
 
 def segment_of_words(start: float, texts: list[str], word_seconds: float = 0.4) -> Segment:

@@ -13,11 +13,11 @@ import sys
 import pytest
 
 from test_launch import make_dataset, tiny_config, wait_for, write_run
-from tortoise_studio import process
-from tortoise_studio.checkpoints import latest_checkpoint, list_checkpoints
-from tortoise_studio.launch import run_foreground, run_status, start_run, stop_run
-from tortoise_studio.metrics_reader import MetricsReader
-from tortoise_studio.runs import log_tail, read_pid_file
+from tortoise_studio.runs import process
+from tortoise_studio.runs.checkpoints import latest_checkpoint, list_checkpoints
+from tortoise_studio.runs.launch import run_foreground, run_status, start_run, stop_run
+from tortoise_studio.metrics.reader import MetricsReader
+from tortoise_studio.runs.status import log_tail, read_pid_file
 from tortoise_studio.workspace import Workspace
 
 pytestmark = pytest.mark.slow

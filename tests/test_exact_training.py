@@ -12,13 +12,13 @@ import torch
 from test_distributed import _assert_same_losses, _assert_same_weights, _losses, _train, _weights
 from test_launch import wait_for
 from train_helpers import make_dataset, make_run, rows
-from tortoise_studio.audio import load_audio
-from tortoise_studio.launch import run_foreground, start_run
+from tortoise_studio.dataset.audio import load_audio
+from tortoise_studio.runs.launch import run_foreground, start_run
 from tortoise_studio.models.dvae import DiscreteVAE
 from tortoise_studio.models.mel import normalized_mel
-from tortoise_studio.runs import log_tail
+from tortoise_studio.runs.status import log_tail
 from tortoise_studio.train.cache import TAIL_SILENCE, FeatureEncoder, code_count
-from tortoise_studio.audio import MAX_CLIP_SAMPLES
+from tortoise_studio.dataset.audio import MAX_CLIP_SAMPLES
 from tortoise_studio.train.data import collate, step_widths
 from tortoise_studio.train.recipe import Trainer
 
@@ -180,7 +180,7 @@ def test_a_machine_that_cannot_see_the_run_folder_says_so_before_training(space,
 
 def test_clips_and_texts_beyond_dlas_limits_are_skipped_with_their_reason(workspace, tortoise_voices, tiny_models):
     import numpy as np
-    from tortoise_studio.audio import write_wav
+    from tortoise_studio.dataset.audio import write_wav
     from tortoise_studio.train import run
     folder = make_dataset(workspace, tortoise_voices, n_train=4, n_val=0)
     long_clip = np.concatenate([load_audio(tortoise_voices / "emma" / f"{i}.wav", 22050) for i in (1, 2, 3)])

@@ -14,8 +14,8 @@ import soundfile
 import torch
 
 from tortoise_studio.models import ModelFileError
-from tortoise_studio.results import save_speech
-from tortoise_studio.synth import STAGES, GenerationCancelled, GenerationSettings, Synthesizer
+from tortoise_studio.generate.results import save_speech
+from tortoise_studio.generate.synthesizer import STAGES, GenerationCancelled, GenerationSettings, Synthesizer
 
 # About a second per generation on a busy CPU: 2 candidates, 3 diffusion steps, 10 codes (0.46 s of audio).
 # The random tiny model never samples the stop code, so every sentence is max_mel_tokens codes long.

@@ -14,8 +14,8 @@ import torch
 
 from tortoise_studio.dataset import PrepareOptions, prepare_dataset
 from tortoise_studio.errors import UserError
-from tortoise_studio.results import save_speech
-from tortoise_studio.synth import GenerationSettings, Synthesizer
+from tortoise_studio.generate.results import save_speech
+from tortoise_studio.generate.synthesizer import GenerationSettings, Synthesizer
 from tortoise_studio.text import UNK, load_tokenizer, read_record
 from tortoise_studio.train.recipe import Trainer
 
@@ -30,7 +30,7 @@ QUICK = GenerationSettings.from_preset("ultra_fast", candidates=1, diffusion_ite
 @pytest.fixture(scope="module")
 def whisper(whisper_base):
     """Real Whisper base, loaded once for the module."""
-    from tortoise_studio.transcribe import load_transcriber
+    from tortoise_studio.dataset.transcribe import load_transcriber
     return load_transcriber("faster-whisper", str(whisper_base), device="cpu")
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tortoise_studio import process
+from tortoise_studio.runs import process
 from tortoise_studio.cli import main as cli_main
 from tortoise_studio.config import TrainingConfig, config_from_dict, save_config
 from tortoise_studio.errors import UserError
-from tortoise_studio.launch import RunService, build_argv, format_table, run_status, start_run, stop_run
-from tortoise_studio.metrics import MetricsWriter
-from tortoise_studio.runs import PidInfo, find_run_dir, write_pid_file
+from tortoise_studio.runs.launch import RunService, build_argv, format_table, run_status, start_run, stop_run
+from tortoise_studio.metrics.writer import MetricsWriter
+from tortoise_studio.runs.status import PidInfo, find_run_dir, write_pid_file
 
 TRAIN_SECONDS = (1.0, 8.0)  # real clips short enough for the tiny model to step fast
 
@@ -286,7 +286,7 @@ def test_a_second_run_on_the_same_devices_is_refused(ready_workspace, tiny_model
 
 
 def test_gpu_runs_on_other_devices_do_not_conflict(ready_workspace, tiny_models, sleeper):
-    from tortoise_studio import launch
+    from tortoise_studio.runs import launch
     ws = ready_workspace
     busy = write_run(ws, "ds", "busy", tiny_config("ds", tiny_models)).parent
     write_pid_file(busy, _pid_info(sleeper, devices=["cuda:0", "cuda:1"]))

@@ -97,8 +97,8 @@ def test_rename_keeps_the_suffix_and_the_sidecar_and_never_replaces(things):
 
 
 def test_a_running_run_is_neither_renamed_nor_deleted(things):
-    from tortoise_studio.process import start_ticks
-    from tortoise_studio.runs import PidInfo, write_pid_file
+    from tortoise_studio.runs.process import start_ticks
+    from tortoise_studio.runs.status import PidInfo, write_pid_file
     run = things.run_dir("alice", "first")
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
     try:

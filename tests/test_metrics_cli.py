@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tortoise_studio.metrics import MetricsWriter
+from tortoise_studio.metrics.writer import MetricsWriter
 
 DATA = Path(__file__).parent / "data" / "dlas_logs"
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tortoise_studio.metrics import MetricsWriter
+from tortoise_studio.metrics.writer import MetricsWriter
 from tortoise_studio.ui import run_section as rs
 from tortoise_studio.ui.context import AppContext
 

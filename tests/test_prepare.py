@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import soundfile
 
-from tortoise_studio.audio import MAX_CLIP_SAMPLES, SAMPLE_RATE, load_audio, resample
+from tortoise_studio.dataset.audio import MAX_CLIP_SAMPLES, SAMPLE_RATE, load_audio, resample
 from tortoise_studio.dataset import (PrepareOptions, drop_clip, load_clip_table, move_clip, prepare_dataset,
                                      read_list, save_clip_table)
 from tortoise_studio.dataset.uploads import add_recordings
 from tortoise_studio.errors import UserError
-from tortoise_studio.transcribe import load_transcriber
+from tortoise_studio.dataset.transcribe import load_transcriber
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from tortoise_studio.dataset import PrepareOptions, prepare_dataset
 from tortoise_studio.dataset.prepare import STAGING_DIR
-from tortoise_studio.transcribe import load_transcriber
+from tortoise_studio.dataset.transcribe import load_transcriber
 
 
 @pytest.mark.slow

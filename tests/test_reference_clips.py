@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from tortoise_studio.errors import UserError
-from tortoise_studio.latents import voice_clips
-from tortoise_studio.synth import GenerationSettings
+from tortoise_studio.generate.latents import voice_clips
+from tortoise_studio.generate.synthesizer import GenerationSettings
 
 @pytest.fixture(autouse=True)
 def one_thread():

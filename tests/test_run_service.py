@@ -11,16 +11,16 @@ import urllib.request
 
 import pytest
 
-from tortoise_studio import process
-from tortoise_studio.launch import RunService
-from tortoise_studio.tensorboards import PID_FILE, TensorBoards
+from tortoise_studio.runs import process
+from tortoise_studio.runs.launch import RunService
+from tortoise_studio.runs.tensorboards import PID_FILE, TensorBoards
 
 # A stand-in for the UI process: the same service and exit handling, without the web page.
 OWNER = """
 import sys, time
 from pathlib import Path
-from tortoise_studio.launch import RunService
-from tortoise_studio.tensorboards import exit_on_signals
+from tortoise_studio.runs.launch import RunService
+from tortoise_studio.runs.tensorboards import exit_on_signals
 from tortoise_studio.workspace import Workspace
 exit_on_signals()
 service = RunService(Workspace(Path(sys.argv[1])), host=sys.argv[2])

@@ -12,9 +12,9 @@ import pytest
 import soundfile
 
 from tortoise_studio.errors import UserError
-from tortoise_studio.latents import MAX_CLIPS, voice_clips
-from tortoise_studio.results import list_results, read_sidecar, save_speech
-from tortoise_studio.synth import (PRESETS, GenerationSettings, ModelFile, Speech, autoregressive_choices,
+from tortoise_studio.generate.latents import MAX_CLIPS, voice_clips
+from tortoise_studio.generate.results import list_results, read_sidecar, save_speech
+from tortoise_studio.generate.synthesizer import (PRESETS, GenerationSettings, ModelFile, Speech, autoregressive_choices,
                                    parse_overrides, split_text)
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from train_helpers import make_dataset, make_run, rows
-from tortoise_studio.checkpoints import latest_checkpoint, list_checkpoints
+from tortoise_studio.runs.checkpoints import latest_checkpoint, list_checkpoints
 from tortoise_studio.train import run
 
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from train_helpers import make_dataset, make_run, rows
-from tortoise_studio.checkpoints import latest_checkpoint
+from tortoise_studio.runs.checkpoints import latest_checkpoint
 from tortoise_studio.train import run
 
 pytestmark = pytest.mark.slow

@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
-from tortoise_studio.audio import WHISPER_SAMPLE_RATE, load_audio
+from tortoise_studio.dataset.audio import WHISPER_SAMPLE_RATE, load_audio
 from tortoise_studio.errors import UserError
-from tortoise_studio.transcribe import load_transcriber
+from tortoise_studio.dataset.transcribe import load_transcriber
 
 SENTENCES = ["The quick brown fox jumps over the lazy dog.",
              "She sells sea shells by the sea shore.",

@@ -12,9 +12,9 @@ import pytest
 from tortoise_studio.demo import DEMO_WHISPER, set_up_demo
 from tortoise_studio.errors import UserError
 from tortoise_studio.settings import Settings, load_settings, remember_whisper, save_settings, whisper_model_location
-from tortoise_studio.transcribe import load_transcriber
-from tortoise_studio.transcribe.bundled import assemble_whisper_base, bundled_whisper_installed
-from tortoise_studio.transcribe.download import download_whisper_model
+from tortoise_studio.dataset.transcribe import load_transcriber
+from tortoise_studio.dataset.transcribe.bundled import assemble_whisper_base, bundled_whisper_installed
+from tortoise_studio.dataset.transcribe.download import download_whisper_model
 
 
 def test_assembled_whisper_base_is_the_packaged_parts_joined_and_made_once(tmp_path, whisper_base):

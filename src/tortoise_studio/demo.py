@@ -67,7 +67,7 @@ def _set_up_whisper(workspace: Workspace, settings) -> str:
     """Join the packaged Whisper base into models/whisper-base so Prepare works offline, and choose it in
     Settings when the setting is still the default model name (a model the user chose is kept)."""
     from .settings import Settings
-    from .transcribe.bundled import INSTALL_HINT, assemble_whisper_base, bundled_whisper_installed
+    from .dataset.transcribe.bundled import INSTALL_HINT, assemble_whisper_base, bundled_whisper_installed
     if not bundled_whisper_installed():
         return (f"Whisper: the packaged Whisper base is not installed, so Prepare needs the internet or a local "
                 f"model; {INSTALL_HINT}.")

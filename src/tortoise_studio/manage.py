@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from .audio import AUDIO_SUFFIXES
+from .dataset.audio import AUDIO_SUFFIXES
 from .errors import UserError
 from .trash import move_to_trash
 from .workspace import Workspace, safe_name
@@ -29,7 +29,7 @@ def list_items(workspace: Workspace, kind: str) -> list[str]:
                 for voice in workspace.list_voices() for path in _recordings(workspace.voice_dir(voice))]
     if kind == "run":
         return [f"{run.parent.parent.name}/{run.name}" for run in workspace.list_runs()]
-    from .results import list_results
+    from .generate.results import list_results
     return [f"{wav.parent.name}/{wav.name}" for wav in list_results(workspace)]
 
 
@@ -122,7 +122,7 @@ def _recordings(folder: Path) -> list[Path]:
 def _refuse_if_training(kind: str, path: Path) -> None:
     if kind != "run":
         return
-    from .runs import run_status
+    from .runs.status import run_status
     try:
         status = run_status(path)
     except UserError:

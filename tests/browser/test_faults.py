@@ -57,7 +57,7 @@ def events(run_dir: Path) -> list[dict]:
 
 
 def trainer_pid(run_dir: Path) -> int:
-    from tortoise_studio.runs import read_pid_file
+    from tortoise_studio.runs.status import read_pid_file
     return read_pid_file(run_dir).pid
 
 

@@ -71,7 +71,7 @@ def epochs_for(root: Path, steps: int) -> int:
 def stop_trainer(run_dir: Path) -> None:
     """Never leave a trainer behind, whatever failed."""
     from tortoise_studio.errors import UserError
-    from tortoise_studio.launch import stop_run
+    from tortoise_studio.runs.launch import stop_run
     try:
         stop_run(run_dir, timeout=20)
     except UserError:

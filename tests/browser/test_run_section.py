@@ -31,7 +31,7 @@ def test_train_watch_stop_and_reload(tmp_path, tortoise_voices, tiny_models, sta
     try:
         watch_run(server, page, screenshot_dir)
     finally:  # never leave a trainer behind, whatever failed
-        from tortoise_studio.launch import stop_run
+        from tortoise_studio.runs.launch import stop_run
         stop_run(run_dir, timeout=20)
 
 
@@ -70,7 +70,7 @@ def watch_run(server, page, screenshot_dir):
 
 
 def test_tensorboard_link_uses_the_page_host_and_the_server_ends_with_the_ui(tmp_path, start_ui, page):
-    from tortoise_studio import process
+    from tortoise_studio.runs import process
     from tortoise_studio.workspace import Workspace
     ws = Workspace.at(tmp_path / "ws").ensure()
     run_dir = ws.run_dir("ds", "board")

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from ..errors import UserError
-from ..transcribe import Transcript
+from .transcribe import Transcript
 from .files import write_json
 
 CACHE_FILE = "whisper.json"

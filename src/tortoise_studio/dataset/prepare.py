@@ -18,10 +18,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..audio import (AUDIO_SUFFIXES, MAX_CLIP_SAMPLES, MIN_CLIP_SECONDS, SAMPLE_RATE, WHISPER_SAMPLE_RATE,
+from .audio import (AUDIO_SUFFIXES, MAX_CLIP_SAMPLES, MIN_CLIP_SECONDS, SAMPLE_RATE, WHISPER_SAMPLE_RATE,
                      load_audio_with_rate, peak_dbfs, resample, speech_regions, trim_silence, write_wav)
 from ..errors import UserError
-from ..transcribe import DEFAULT_BACKEND, Transcriber, Transcript, load_transcriber, model_id
+from .transcribe import DEFAULT_BACKEND, Transcriber, Transcript, load_transcriber, model_id
 from ..workspace import Workspace
 from .cache import TranscriptCache
 from .corrections import apply_corrections, previous_assignments, record_corrections

@@ -12,8 +12,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from ..audio import MAX_CLIP_SECONDS, MAX_TEXT_CHARS, MIN_CLIP_SECONDS
-from ..transcribe import Segment, Word
+from .audio import MAX_CLIP_SECONDS, MAX_TEXT_CHARS, MIN_CLIP_SECONDS
+from .transcribe import Segment, Word
 
 PAD_SECONDS = 0.15
 MAX_MERGE_GAP_SECONDS = 2.0  # a short segment is not glued to speech further away than this

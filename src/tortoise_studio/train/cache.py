@@ -83,7 +83,7 @@ class FeatureCache:
 
         Raises UserError (from load_audio) when the clip is missing or unreadable.
         """
-        from ..audio import load_audio
+        from ..dataset.audio import load_audio
         from ..errors import UserError
         if not clip.is_file():
             raise UserError(f"{clip}: no such audio file")

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoints import META_FILE, MODEL_FILE, STATE_FILE, checkpoints_dir, list_checkpoints, read_checkpoint
+from ..runs.checkpoints import META_FILE, MODEL_FILE, STATE_FILE, checkpoints_dir, list_checkpoints, read_checkpoint
 from ..errors import UserError
 from ..fileio import atomic_torch_save, backup_move
-from ..process import is_alive
+from ..runs.process import is_alive
 from ..text import TokenizerRecord, record_path, write_record
 
 STATE_FORMAT = 1

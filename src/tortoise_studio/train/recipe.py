@@ -26,11 +26,11 @@ import torch
 
 from .. import config as configuration
 from ..errors import UserError
-from ..metrics import METRICS_FILE
+from ..metrics.writer import METRICS_FILE
 from ..models.files import MODEL_FILES
 from . import batching, checkpointing, distributed
 from .cache import FeatureCache, FeatureEncoder
-from ..audio import MAX_CLIP_SAMPLES
+from ..dataset.audio import MAX_CLIP_SAMPLES
 from ..dataset.lists import Skipped, read_list
 from ..text import UnknownSymbols, load_tokenizer
 from .data import CROP_FRAMES, MAX_TEXT_TOKENS, Sample, collate, step_widths

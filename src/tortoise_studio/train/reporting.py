@@ -11,7 +11,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from ..metrics import METRICS_FILE, MetricsWriter
+from ..metrics.writer import METRICS_FILE, MetricsWriter
 
 TRAIN_LOG = "train.log"
 TENSORBOARD_DIR = "tensorboard"

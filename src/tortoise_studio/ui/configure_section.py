@@ -16,7 +16,7 @@ import yaml
 
 from .. import config as C
 from ..dataset.advice import dataset_advice
-from ..checkpoints import list_finetunes, list_run_checkpoints
+from ..runs.checkpoints import list_finetunes, list_run_checkpoints
 from ..errors import UserError
 from ..workspace import safe_name
 from ..config.schedule import learning_rates, milestone_steps, steps_per_epoch, total_steps

@@ -12,9 +12,9 @@ from pathlib import Path
 import gradio as gr
 
 from ..errors import UserError
-from ..latents import voice_choices
-from ..results import list_results, read_sidecar, save_speech
-from ..synth import PRESETS, GenerationCancelled, GenerationSettings, Progress, Synthesizer, autoregressive_choices
+from ..generate.latents import voice_choices
+from ..generate.results import list_results, read_sidecar, save_speech
+from ..generate.synthesizer import PRESETS, GenerationCancelled, GenerationSettings, Progress, Synthesizer, autoregressive_choices
 from .context import AppContext
 
 DEFAULT_PRESET = "fast"

@@ -15,7 +15,7 @@ from ..dataset.corrections import unsaved_changes
 from ..dataset.uploads import add_recordings
 from ..errors import UserError
 from ..settings import Settings, remember_whisper, whisper_model_location
-from ..transcribe import BACKENDS
+from ..dataset.transcribe import BACKENDS
 from ..text import tokenizer_for_dataset
 from . import tokenizer_section
 from .context import AppContext

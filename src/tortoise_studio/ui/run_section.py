@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 import gradio as gr
 import pandas as pd
 
-from ..checkpoints import checkpoints_dir, list_checkpoints
+from ..runs.checkpoints import checkpoints_dir, list_checkpoints
 from ..errors import UserError
-from ..launch import RunService
-from ..metrics_reader import MetricsReader
-from ..metrics_series import downsample, ema_smooth, overfitting_warning
-from ..runs import CONFIG_FILE, RunStatus, log_tail
+from ..runs.launch import RunService
+from ..metrics.reader import MetricsReader
+from ..metrics.series import downsample, ema_smooth, overfitting_warning
+from ..runs.status import CONFIG_FILE, RunStatus, log_tail
 from .context import AppContext
 
 TICK_SECONDS = 2.0

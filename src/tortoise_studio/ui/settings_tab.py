@@ -47,7 +47,7 @@ def save_handler(ctx: AppContext, models_dir: str, device: str, whisper_backend:
 
 def download_whisper_handler(ctx: AppContext, backend: str, model: str) -> str:
     """Download a named Whisper model into this machine's cache (needs the internet); a message either way."""
-    from ..transcribe.download import download_whisper_model
+    from ..dataset.transcribe.download import download_whisper_model
     try:
         where = download_whisper_model(backend, model)
     except UserError as exc:

@@ -16,10 +16,10 @@ from datetime import datetime
 from pathlib import Path
 
 from . import process
-from .errors import UserError
-from .fileio import atomic_write_json
-from .train.reporting import TRAIN_LOG
-from .workspace import RUN_CONFIG_FILE, Workspace
+from ..errors import UserError
+from ..fileio import atomic_write_json
+from ..train.reporting import TRAIN_LOG
+from ..workspace import RUN_CONFIG_FILE, Workspace
 
 PID_FILE = "run.pid"
 CONSOLE_LOG = "console.log"
@@ -236,5 +236,5 @@ def _read_end(path: Path, size: int = 64 * 1024) -> str:
 
 def metrics_reader(run_dir: Path):
     """A MetricsReader for the run (imported here: it brings pandas, which `--help` should not pay for)."""
-    from .metrics_reader import MetricsReader
+    from ..metrics.reader import MetricsReader
     return MetricsReader(run_dir)

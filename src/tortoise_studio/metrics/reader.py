@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import UserError
-from .metrics import METRICS_FILE, json_safe
+from ..errors import UserError
+from .writer import METRICS_FILE, json_safe
 
 try:  # orjson (installed with gradio) parses about 3x faster; the standard library does the same job
     from orjson import loads as _loads, JSONDecodeError as _DecodeError

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .workspace import Workspace
+from ..workspace import Workspace
 
 CHECKPOINTS_DIR = "checkpoints"
 MODEL_FILE = "model.pth"

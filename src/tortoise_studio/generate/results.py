@@ -13,10 +13,10 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .audio import write_wav
-from .fileio import atomic_write_json
-from .synth import Speech
-from .workspace import Workspace
+from ..dataset.audio import write_wav
+from ..fileio import atomic_write_json
+from .synthesizer import Speech
+from ..workspace import Workspace
 
 _NUMBERED = re.compile(r"^(?P<base>.+)_(?P<n>\d{4,})$")
 
@@ -38,7 +38,7 @@ def save_speech(workspace: Workspace, speech: Speech, *, out: str | Path | None 
 
 
 def sidecar_data(speech: Speech, *, label: str = "") -> dict:
-    from .hashes import file_sha256
+    from ..hashes import file_sha256
     return {
         "text": speech.text,
         "sentences": speech.sentences,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..devices import resolve_device
-from ..errors import UserError
+from ...devices import resolve_device
+from ...errors import UserError
 from .base import Segment, Transcript, Word
 from .loading import model_id, not_available_message
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import UserError
+from ...errors import UserError
 from .loading import BACKENDS, MODEL_NAMES, looks_like_path
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import UserError
+from ..errors import UserError
 
 AIVC_PREFIX = re.compile(r"^\[Training\] \[([^\]]*)\]\s?")
 JSON_MARKER = re.compile(r"(Training|Validation) Metrics:\s*(\{.*)?$")

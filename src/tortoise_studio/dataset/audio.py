@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from .errors import UserError
-from .fileio import atomic_path
+from ..errors import UserError
+from ..fileio import atomic_path
 
 SAMPLE_RATE = 22050
 WHISPER_SAMPLE_RATE = 16000

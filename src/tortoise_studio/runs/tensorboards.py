@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import process
-from .fileio import atomic_write_json
-from .train.reporting import TENSORBOARD_DIR
+from ..fileio import atomic_write_json
+from ..train.reporting import TENSORBOARD_DIR
 
 PID_FILE = "tensorboard.pid"
 LOG_FILE = "tensorboard.log"

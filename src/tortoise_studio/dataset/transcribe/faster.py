@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
+from ...errors import UserError
 from .base import Segment, Transcript, Word
 from .loading import MODEL_NAMES, model_id, not_available_message
 

@@ -21,13 +21,13 @@ from typing import Callable
 
 import numpy as np
 
-from .devices import torch_device
-from .errors import UserError
-from .hashes import file_sha256, file_stamp
+from ..devices import torch_device
+from ..errors import UserError
+from ..hashes import file_sha256, file_stamp
 from .latents import LatentsCache, VoiceClips, voice_clips
-from .models.files import MODEL_FILES
-from .overrides import coerce, parse_assignment
-from .workspace import Workspace
+from ..models.files import MODEL_FILES
+from ..overrides import coerce, parse_assignment
+from ..workspace import Workspace
 
 OUTPUT_SAMPLE_RATE = 24000  # the diffusion model and UnivNet produce 24 kHz audio
 STAGES = ("latents", "autoregressive", "ranking", "diffusion", "vocoder")
@@ -235,8 +235,8 @@ class _Run:
     def speak(self, sentences: list[str], clips: VoiceClips, models_dir: Path, ar_weights,
               tokenizer: str | None = None) -> tuple[np.ndarray, dict]:
         import torch
-        from . import models
-        from .text import check_fits, tokenizer_for_model
+        from .. import models
+        from ..text import check_fits, tokenizer_for_model
 
         ar_path = Path(ar_weights) if ar_weights else models_dir / MODEL_FILES["autoregressive"]
         if ar_weights and not ar_path.is_file():
@@ -399,7 +399,7 @@ def _seed_everything(seed: int) -> None:
 def autoregressive_choices(workspace: Workspace) -> list[tuple[str, str]]:
     """(label, path) of every autoregressive model: the base ("" = the models folder's), fine-tunes, and the
     complete checkpoints of every run, latest first."""
-    from .checkpoints import list_model_files
+    from ..runs.checkpoints import list_model_files
     return [("base (models folder)", "")] + [(label, str(path)) for label, path in list_model_files(workspace)]
 
 
@@ -424,7 +424,7 @@ def parse_overrides(pairs: list[str]) -> dict:
 def generate_command(args: argparse.Namespace, workspace: Workspace) -> int:
     """`tortoise-studio generate`: speak --text with --voice; prints the path of the wav it wrote."""
     from .results import save_speech
-    from .settings import load_settings
+    from ..settings import load_settings
 
     user_settings = load_settings(workspace)
     models_dir = Path(args.models_dir).expanduser() if args.models_dir else user_settings.models_path(workspace)

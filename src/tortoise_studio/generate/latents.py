@@ -14,11 +14,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .audio import AUDIO_SUFFIXES, SAMPLE_RATE, load_audio, load_audio_with_rate
-from .errors import UserError
-from .fileio import atomic_torch_save
-from .hashes import file_sha256
-from .workspace import Workspace, safe_name
+from ..dataset.audio import AUDIO_SUFFIXES, SAMPLE_RATE, load_audio, load_audio_with_rate
+from ..errors import UserError
+from ..fileio import atomic_torch_save
+from ..hashes import file_sha256
+from ..workspace import Workspace, safe_name
 
 DATASET_PREFIX = "dataset:"
 MAX_CLIPS = 8  # more clips add little to an averaged latent but cost time on big datasets
@@ -121,7 +121,7 @@ def compute_latents(clips: VoiceClips, autoregressive, diffusion, device, key: s
     from tortoise.api import pad_or_truncate
     from tortoise.utils.audio import wav_to_univnet_mel
 
-    from .models import normalized_mel
+    from ..models import normalized_mel
 
     waves = [torch.from_numpy(load_audio(f, SAMPLE_RATE)).unsqueeze(0) for f in clips.files]
     with torch.no_grad():

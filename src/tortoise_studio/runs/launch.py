@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from . import process
-from .devices import resolve_device
-from .errors import UserError
-from .runs import (CONFIG_FILE, LAUNCH_MARK, PidInfo, RunStatus, console_log_name, find_run_dir,
+from ..devices import resolve_device
+from ..errors import UserError
+from .status import (CONFIG_FILE, LAUNCH_MARK, PidInfo, RunStatus, console_log_name, find_run_dir,
                    local_pid_files, log_tail, metrics_reader, read_pid_file, run_status, write_pid_file)
-from .workspace import Workspace
+from ..workspace import Workspace
 
 __all__ = ["RunStatus", "run_status", "build_argv", "start_run", "run_foreground", "stop_run",
            "RunService", "train_command", "status_command", "stop_command"]
@@ -179,7 +179,7 @@ def _launch(config_path, *, resume, overrides, force, processes, nnodes, node_ra
 def _load(config_path, overrides: Sequence[str]):
     """The configuration as the trainer will see it, parsed and validated once for this launch; its errors
     stop the launch here, with the file named. (The trainer, its own entry point, checks it once again.)"""
-    from .config import resolve_config
+    from ..config import resolve_config
     resolved = resolve_config(_config_file(config_path), list(overrides))
     return resolved.path, resolved.cfg, resolved.workspace
 
