@@ -94,6 +94,10 @@ class PrepareReport:
     validation_clips: int = 0
     total_seconds: float = 0.0
     clip_seconds: dict[str, float] = field(default_factory=dict)
+    # Where each clip was cut from: {"file": <path under the voice folder>, "start": s, "end": s} (before any
+    # trimming); corrections can be keyed by it.
+    clip_sources: dict[str, dict] = field(default_factory=dict)
+    flagged: dict[str, str] = field(default_factory=dict)  # clip -> why to listen to it first (edge in speech)
     skipped: list[dict] = field(default_factory=list)
     backup: str | None = None
     transcribed: int = 0  # files Whisper ran on this time (the rest came from whisper.json)
@@ -235,11 +239,11 @@ def _prepare_file(source: Path, key: str, options: PrepareOptions, cache: Transc
         report.transcribed += 1
     if not transcript.text.strip():
         raise UserError(f"{source}: empty transcript (no speech recognised)")
-    spans, dropped = plan_clips(transcript.segments, duration)
-    for span in dropped:
-        report.skipped.append({"file": key, "clip": f"{span.start:.2f}-{span.end:.2f} s", "reason": span.reason})
     clip_audio = resample(samples, rate, SAMPLE_RATE)
     del samples
+    spans, dropped = plan_clips(transcript.segments, clip_audio, SAMPLE_RATE)
+    for span in dropped:
+        report.skipped.append({"file": key, "clip": f"{span.start:.2f}-{span.end:.2f} s", "reason": span.reason})
     stem = _unique_stem(source, stems)
     entries = []
     for span in spans:
@@ -258,6 +262,9 @@ def _prepare_file(source: Path, key: str, options: PrepareOptions, cache: Transc
         write_wav(staging / name, clip, SAMPLE_RATE)
         entries.append(ListEntry(f"{AUDIO_DIR}/{name}", span.text))
         report.clip_seconds[f"{AUDIO_DIR}/{name}"] = round(seconds, 3)
+        report.clip_sources[f"{AUDIO_DIR}/{name}"] = {"file": key, "start": span.start, "end": span.end}
+        if span.flags:
+            report.flagged[f"{AUDIO_DIR}/{name}"] = "; ".join(span.flags)
     if not entries and not dropped:
         raise UserError(f"{source}: no clip could be cut from it")
     return entries
