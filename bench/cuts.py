@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -93,9 +94,8 @@ def main() -> int:
         real = join_real_speech(workspace.voice_dir("real") / "joined.wav")
         espeak, sentence_spans = join_espeak(workspace.voice_dir("espeak") / "joined.wav", Path(tmp))
         for name, source in (("real", real), ("espeak", espeak)):
-            clips, rtf = prepare(workspace, name, transcriber)
-            figures[name] = measure(clips, source, sentence_spans if name == "espeak" else None)
-            figures[name]["prepare_real_time_factor"] = rtf
+            clips, speed = prepare(workspace, name, transcriber)
+            figures[name] = {**measure(clips, source, sentence_spans if name == "espeak" else None), **speed}
     figures["targets"] = {"edge_in_speech_share": "<= 0.05", "sentence_end_share (real)": ">= 0.80",
                           "clips_under_1s": 0, "espeak clips ending at a sentence end": ">= 0.90",
                           "espeak per-clip WER": "not worse than main", "prepare_real_time_factor": "<= 0.25"}
@@ -117,7 +117,8 @@ def join_real_speech(path: Path) -> np.ndarray:
     return write_joined(path, [load_audio(c, RATE) for c in shortest])[0]
 
 
-def join_espeak(path: Path, tmp: Path) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
+def join_espeak(path: Path, tmp: Path) -> tuple[np.ndarray, list[dict]]:
+    """The sentences spoken and joined; for each, where it is spoken and where each of its comma phrases is."""
     from tortoise_studio.audio import load_audio
 
     pieces = []
@@ -126,11 +127,28 @@ def join_espeak(path: Path, tmp: Path) -> tuple[np.ndarray, list[tuple[float, fl
         subprocess.run(["espeak-ng", "-w", str(wav), sentence], check=True, capture_output=True)
         pieces.append(load_audio(wav, RATE))
     joined, offsets = write_joined(path, pieces)
-    spans = []
-    for piece, offset, sentence in zip(pieces, offsets, SENTENCES):
-        loud = np.flatnonzero(np.abs(piece) > 10 ** (-40 / 20))  # where the sentence really speaks
-        spans.append(((offset + loud[0]) / RATE, (offset + loud[-1] + 1) / RATE, sentence))
-    return joined, spans
+    return joined, [spoken_parts(piece, offset, sentence) for piece, offset, sentence in zip(pieces, offsets, SENTENCES)]
+
+
+def spoken_parts(piece: np.ndarray, offset: int, sentence: str) -> dict:
+    """espeak-ng pauses at every comma: those silences place each phrase exactly (the words inside a phrase are
+    then placed by their letters)."""
+    frame = int(FRAME_SECONDS * RATE)
+    loud = np.abs(piece[: len(piece) // frame * frame]).reshape(-1, frame).max(axis=1) > 0.01
+    spoken = np.flatnonzero(loud)
+    first, last = int(spoken[0]), int(spoken[-1]) + 1
+    edges = np.diff(np.concatenate([[0], (~loud[first:last]).astype(np.int8), [0]]))
+    pauses = [(first + a, first + b) for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
+              if b - a >= 8]
+    phrases = sentence.split(",")
+    if len(pauses) != len(phrases) - 1:
+        bounds, phrases = [(first, last)], [sentence]
+    else:
+        cuts = [first] + [x for pause in pauses for x in pause] + [last]
+        bounds = list(zip(cuts[::2], cuts[1::2]))
+    seconds = lambda f: (offset + f * frame) / RATE  # noqa: E731
+    return {"start": seconds(first), "end": seconds(last), "text": sentence,
+            "phrases": [(seconds(a), seconds(b), text) for (a, b), text in zip(bounds, phrases)]}
 
 
 def write_joined(path: Path, pieces: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
@@ -146,22 +164,25 @@ def write_joined(path: Path, pieces: list[np.ndarray]) -> tuple[np.ndarray, list
     return soundfile.read(str(path), dtype="float32")[0], offsets
 
 
-def prepare(workspace, voice: str, transcriber) -> tuple[list[dict], float]:
-    """Prepare the voice; returns its clips (wav samples, text) in order and Prepare's real-time factor."""
+def prepare(workspace, voice: str, transcriber) -> tuple[list[dict], dict]:
+    """Prepare the voice; returns its clips (wav samples, text) in order and Prepare's speed."""
     from tortoise_studio.dataset import PrepareOptions, prepare_dataset, read_list
 
     source = workspace.voice_dir(voice) / "joined.wav"
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     prepare_dataset(workspace, voice, PrepareOptions(language="en"), transcriber=transcriber)
-    rtf = (time.perf_counter() - started) / soundfile.info(str(source)).duration
+    audio_seconds = soundfile.info(str(source)).duration
+    rtf = (time.perf_counter() - started) / audio_seconds
+    cpu_rtf = (time.process_time() - cpu_started) / audio_seconds  # all threads: unaffected by other jobs' load
     dataset = workspace.dataset_dir(voice)
     entries = read_list(dataset / "train.txt") + read_list(dataset / "validation.txt")
     entries.sort(key=lambda e: e.audio)  # <stem>_<nnnn>.wav: the order they were cut in
     clips = [{"samples": soundfile.read(str(dataset / e.audio), dtype="float32")[0], "text": e.text} for e in entries]
-    return clips, round(rtf, 4)
+    return clips, {"prepare_real_time_factor": round(rtf, 4), "prepare_cpu_seconds_per_audio_second": round(cpu_rtf, 4),
+                   "load_average_1min": round(os.getloadavg()[0], 2)}
 
 
-def measure(clips: list[dict], source: np.ndarray, sentences: list[tuple[float, float, str]] | None) -> dict:
+def measure(clips: list[dict], source: np.ndarray, sentences: list[dict] | None) -> dict:
     at = 0
     for clip in clips:
         start = locate(clip["samples"], source, at)
@@ -182,15 +203,13 @@ def measure(clips: list[dict], source: np.ndarray, sentences: list[tuple[float, 
     return figures
 
 
-def against_sentences(clips: list[dict], sentences: list[tuple[float, float, str]]) -> dict:
-    """Clip ends in the pause after a sentence, and each clip text's word errors against the words it holds:
-    a sentence's words are spread evenly over its speech, so a clip holding part of a sentence is held to
-    that part."""
-    next_starts = [s[0] for s in sentences[1:]] + [float("inf")]
-    ends = [c for c in clips if any(end - 0.03 <= c["end"] <= after + 0.03
-                                    for (_, end, _), after in zip(sentences, next_starts))]
-    timed_words = [(start + (i + 0.5) / len(words) * (end - start), word)
-                   for start, end, text in sentences for words in [words_of(text)] for i, word in enumerate(words)]
+def against_sentences(clips: list[dict], sentences: list[dict]) -> dict:
+    """Clip ends in the pause after a sentence, and each clip text's word errors against the words it holds
+    (a clip holding part of a sentence is held to that part: see spoken_parts)."""
+    next_starts = [s["start"] for s in sentences[1:]] + [float("inf")]
+    ends = [c for c in clips if any(s["end"] - 0.03 <= c["end"] <= after + 0.03
+                                    for s, after in zip(sentences, next_starts))]
+    timed_words = [word for s in sentences for phrase in s["phrases"] for word in spread_words(*phrase)]
     errors = words = 0
     per_clip = []
     for clip in clips:
@@ -201,6 +220,17 @@ def against_sentences(clips: list[dict], sentences: list[tuple[float, float, str
     return {"sentence_end_by_audio_share": round(len(ends) / len(clips), 3),
             "wer_pooled": round(errors / max(words, 1), 4), "wer_per_clip_mean": round(statistics.mean(per_clip), 4),
             "wer_per_clip_median": round(statistics.median(per_clip), 4), "wer_per_clip": per_clip}
+
+
+def spread_words(start: float, end: float, text: str) -> list[tuple[float, str]]:
+    """(time of its middle, word) for each word, spoken time taken as proportional to letters."""
+    words = words_of(text)
+    total = sum(len(w) + 1 for w in words)
+    timed, done = [], 0
+    for word in words:
+        timed.append((start + (done + (len(word) + 1) / 2) / total * (end - start), word))
+        done += len(word) + 1
+    return timed
 
 
 def locate(clip: np.ndarray, source: np.ndarray, not_before: int) -> int:

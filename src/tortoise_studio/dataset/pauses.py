@@ -99,18 +99,15 @@ class EnergyTrack:
 
 
 def frame_power(samples: np.ndarray, frame: int) -> np.ndarray:
-    """Mean square of consecutive frames of `frame` samples (the last partial frame included)."""
+    """Mean square of consecutive frames of `frame` samples (a last partial frame over its own samples)."""
     samples = np.asarray(samples, dtype=np.float32)
-    if samples.size == 0:
-        return np.zeros(0, dtype=np.float32)
-    count = -(-len(samples) // frame)
-    padded = np.zeros(count * frame, dtype=np.float32)
-    padded[:len(samples)] = samples
-    frames = padded.reshape(count, frame)
+    whole = len(samples) // frame
+    frames = samples[:whole * frame].reshape(whole, frame)  # a view: no copy of an hour-long recording
     power = np.einsum("ij,ij->i", frames, frames) / frame
-    tail = len(samples) - (count - 1) * frame
-    power[-1] *= frame / tail  # the last frame's mean over its real samples only
-    return power
+    tail = samples[whole * frame:]
+    if tail.size:
+        power = np.append(power, np.mean(tail * tail))
+    return power.astype(np.float32)
 
 
 def edges_in_speech(clip: np.ndarray, sample_rate: int) -> tuple[bool, bool]:

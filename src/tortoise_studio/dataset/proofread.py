@@ -1,7 +1,8 @@
 """Proofreading a prepared dataset: the clip table, corrected texts, moving clips between splits, dropping.
 
 Every save first copies the current train.txt and validation.txt into a backup folder. Dropping a clip
-removes its line only; the wav stays in audio/ so nothing is lost.
+removes its line only; the wav stays in audio/ so nothing is lost. Clips Prepare flagged (an edge inside
+speech) come first in the table, with the reason, so they are listened to before anything else.
 """
 
 from __future__ import annotations
@@ -24,19 +25,22 @@ class ClipRow:
     seconds: float
     text: str
     split: str  # "train" | "validation"
+    flag: str = ""  # why to check this clip first (from dataset.json "flagged"); "" when nothing is wrong
 
 
 def load_clip_table(dataset_dir: Path) -> list[ClipRow]:
-    """Every clip of train.txt then validation.txt, with its duration (from dataset.json, else the wav header)."""
-    durations = _known_durations(dataset_dir)
+    """Every clip of train.txt then validation.txt, with its duration (from dataset.json, else the wav header);
+    flagged clips first."""
+    report = _report(dataset_dir)
+    durations, flags = dict(report.get("clip_seconds", {})), dict(report.get("flagged", {}))
     rows = []
     for split in SPLITS:
         for entry in read_list(dataset_dir / LIST_FILES[split]):
             seconds = durations.get(entry.audio)
             if seconds is None:
                 seconds = _wav_seconds(dataset_dir / entry.audio)
-            rows.append(ClipRow(entry.audio, seconds, entry.text, split))
-    return rows
+            rows.append(ClipRow(entry.audio, seconds, entry.text, split, str(flags.get(entry.audio, ""))))
+    return sorted(rows, key=lambda row: not row.flag)  # stable: otherwise the lists' order
 
 
 def save_clip_table(dataset_dir: Path, rows: list[ClipRow]) -> Path | None:
@@ -67,7 +71,8 @@ def save_clip_table(dataset_dir: Path, rows: list[ClipRow]) -> Path | None:
 
 def move_clip(dataset_dir: Path, clip: str, split: str) -> Path | None:
     """Move one clip to `split` ("train", "validation" or "drop")."""
-    rows = [ClipRow(r.clip, r.seconds, r.text, split) if r.clip == clip else r for r in load_clip_table(dataset_dir)]
+    rows = [ClipRow(r.clip, r.seconds, r.text, split, r.flag) if r.clip == clip else r
+            for r in load_clip_table(dataset_dir)]
     if not any(r.clip == clip for r in rows):
         raise UserError(f"clip {clip!r}: not in this dataset")
     return save_clip_table(dataset_dir, rows)
@@ -77,11 +82,13 @@ def drop_clip(dataset_dir: Path, clip: str) -> Path | None:
     return move_clip(dataset_dir, clip, "drop")
 
 
-def _known_durations(dataset_dir: Path) -> dict[str, float]:
+def _report(dataset_dir: Path) -> dict:
+    """dataset.json, or {} when it is missing or unreadable (the lists alone still make a table)."""
     try:
-        return dict(json.loads((dataset_dir / "dataset.json").read_text(encoding="utf-8")).get("clip_seconds", {}))
-    except (OSError, ValueError, AttributeError):
+        report = json.loads((dataset_dir / "dataset.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return {}
+    return report if isinstance(report, dict) else {}
 
 
 def _wav_seconds(path: Path) -> float:

@@ -127,11 +127,12 @@ def plan_clips(segments: tuple[Segment, ...] | list[Segment], audio: np.ndarray,
             dropped.append(DroppedSpan(round(word.start, 3), round(word.end, 3), clean_text(word.text),
                                        _drop_reason(word, bounds[a], bounds[b], limits)))
             continue
-        start, end = _clip_edges(bounds[a], bounds[b], limits)
+        start, end = (round(t, 3) for t in _clip_edges(bounds[a], bounds[b], limits))
         text = _text(words[a:b])
+        # Judged on exactly the samples Prepare will write.
         flags = _edge_flags(audio[int(start * sample_rate):int(round(end * sample_rate))], sample_rate,
                             text, at_file_start=a == 0, at_file_end=b == len(words))
-        clips.append(ClipSpan(round(start, 3), round(end, 3), text, flags))
+        clips.append(ClipSpan(start, end, text, flags))
     return clips, dropped
 
 
