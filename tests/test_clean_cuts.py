@@ -89,7 +89,8 @@ def test_espeak_sentences_become_clips_of_whole_sentences(faster, tmp_path):
     assert all(c.seconds >= 1.0 for c in clips)  # "Yes." was merged with a neighbour
     # Every clip ends in the pause after a sentence, except the one cut inside the sentence too long for a clip.
     spoken = [speech_span(piece, start) for piece, (start, _) in zip(pieces, spans)]
-    pauses = [(end, next_start) for (_, end), (next_start, _) in zip(spoken, spoken[1:] + [(len(audio) / SAMPLE_RATE, 0.0)])]
+    after_last = (len(audio) / SAMPLE_RATE, 0.0)
+    pauses = [(end, next_start) for (_, end), (next_start, _) in zip(spoken, spoken[1:] + [after_last])]
     at_sentence_end = [any(lo - 0.02 <= c.end <= hi + 0.02 for lo, hi in pauses) for c in clips]
     long_start, long_end = spoken[3]
     assert at_sentence_end.count(False) == 1
