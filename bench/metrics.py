@@ -40,7 +40,8 @@ def write_rows(path: Path, start: int, count: int) -> None:
 
 
 def main() -> dict:
-    from tortoise_studio.metrics import MetricsReader, downsample
+    from tortoise_studio.metrics_reader import MetricsReader
+    from tortoise_studio.metrics_series import downsample
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "metrics.jsonl"
         path.write_text(json.dumps({"kind": "event", "event": "start", "step": 0, "steps_total": 2 * ROWS}) + "\n")

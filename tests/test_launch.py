@@ -18,9 +18,9 @@ from tortoise_studio import process
 from tortoise_studio.cli import main as cli_main
 from tortoise_studio.config import TrainingConfig, config_from_dict, save_config
 from tortoise_studio.errors import UserError
-from tortoise_studio.launch import build_argv, format_table, run_status, start_run, stop_run
+from tortoise_studio.launch import RunService, build_argv, format_table, run_status, start_run, stop_run
 from tortoise_studio.metrics import MetricsWriter
-from tortoise_studio.runs import PidInfo, find_run_dir, list_runs, write_pid_file
+from tortoise_studio.runs import PidInfo, find_run_dir, write_pid_file
 
 TRAIN_SECONDS = (1.0, 8.0)  # real clips short enough for the tiny model to step fast
 
@@ -47,7 +47,7 @@ def make_dataset(workspace, tortoise_voices: Path, name: str = "ds", *, n_train:
 def tiny_config(dataset: str, models_dir: Path, **changes) -> TrainingConfig:
     """A configuration that steps in a fraction of a second on the tiny model set, on the CPU."""
     data = {"dataset": dataset, "model": {"models_dir": str(models_dir), "dropout": 0.0},
-            "epochs": 50, "batch_size": 4, "learning_rate": 1e-3, "seed": 7, "device": "cpu", "workers": 0,
+            "epochs": 50, "batch_size": 4, "learning_rate": 1e-3, "seed": 7, "device": "cpu",
             "save_every_epochs": 1, "keep_last": 0, "validation": {"enabled": False}, "stall_seconds": 600}
     for key, value in changes.items():
         node = data
@@ -127,7 +127,7 @@ def test_several_machines_meet_at_the_rendezvous_endpoint():
     cfg = TrainingConfig(dataset="ds", gpus=8, nodes=2)
     argv = build_argv("c.yaml", cfg, node_rank=1, rdzv_endpoint="10.0.0.1:29400")
     assert argv[:8] == [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=8", "--nnodes=2",
-                        "--node-rank=1", "--rdzv-backend=c10d", "--rdzv-endpoint=10.0.0.1:29400"]
+                        "--node-rank=1", "--rdzv-backend=static", "--rdzv-endpoint=10.0.0.1:29400"]
     assert "--standalone" not in argv
     assert argv[8:11] == ["-m", "tortoise_studio.train", "c.yaml"]
 
@@ -150,7 +150,7 @@ def test_paths_with_spaces_and_quotes_stay_one_argument():
 def test_a_saved_configuration_is_configured(workspace, run_dir):
     status = run_status(run_dir)
     assert (status.state, status.dataset, status.run, status.step) == ("configured", "ds", "r1", 0)
-    assert [s.run_dir for s in list_runs(workspace)] == [run_dir]
+    assert [s.run_dir for s in RunService(workspace).list()] == [run_dir]
 
 
 def test_a_folder_without_train_yaml_is_refused(tmp_path):
@@ -304,9 +304,8 @@ def test_a_bad_configuration_is_refused_before_anything_starts(ready_workspace, 
     assert cli_main(["train", str(bad.parent / "missing.yaml")]) == 2
 
 
-def test_run_manager_reads_each_run_incrementally(workspace, run_dir):
-    from tortoise_studio.launch import RunManager
-    manager = RunManager(workspace)
+def test_run_service_reads_each_run_incrementally(workspace, run_dir):
+    manager = RunService(workspace)
     with MetricsWriter(run_dir / "metrics.jsonl") as writer:
         writer.event("start", step=0, steps_total=10)
         writer.event("done", step=10)

@@ -8,7 +8,8 @@ import os
 import pytest
 
 from tortoise_studio.errors import UserError
-from tortoise_studio.metrics import MetricsReader, MetricsWriter, Progress, read_metrics
+from tortoise_studio.metrics import MetricsWriter
+from tortoise_studio.metrics_reader import MetricsReader, Progress, read_metrics
 
 
 def write_steps(writer: MetricsWriter, steps, *, sec: float = 0.5, batch: int = 4, mel=lambda s: 3.0 - s * 0.01):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tortoise_studio.metrics import downsample, ema_smooth, overfitting_warning
+from tortoise_studio.metrics_series import downsample, ema_smooth, overfitting_warning
 
 
 def test_downsample_keeps_first_last_min_and_max():

@@ -16,7 +16,7 @@ from tortoise_studio.models import (MODEL_FILES, DiscreteVAE, ModelFileError, bu
                                     make_tiny_models, model_sizes, normalized_mel)
 from tortoise_studio.models.loader import load_strict
 
-# The published dvae.pth's keys and shapes (a copy of ../shared/reference/dvae_state_dict.tsv)
+# The published dvae.pth's keys and shapes (tests/data/dvae_state_dict.tsv)
 REFERENCE = Path(__file__).parent / "data" / "dvae_state_dict.tsv"
 
 

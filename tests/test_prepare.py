@@ -63,7 +63,8 @@ def test_hostile_voice_prepares_the_good_files_and_names_each_bad_one(workspace,
     assert "empty file" in reasons["empty.wav"]
     assert "not decodable" in reasons["corrupt.wav"] and "not decodable" in reasons["notes.wav"]
     assert "silent" in reasons["silence.wav"]
-    train, validation = read_list(dataset / "train.txt"), read_list(dataset / "validation.txt")
+    (train, skipped), (validation, _) = read_list(dataset / "train.txt"), read_list(dataset / "validation.txt")
+    assert skipped == []
     assert train and len(validation) >= 1
     assert saved["clips"] == len(train) + len(validation) == report.clips
     sources = {e.audio.split("/")[1].rsplit("_", 1)[0] for e in train + validation}
@@ -110,7 +111,7 @@ def test_proofreading_saves_texts_moves_and_drops_with_a_backup(prepared):
     assert (backup / "train.txt").is_file()
     assert f"{first.clip}|Corrected text" in (prepared / "train.txt").read_text()
     move_clip(prepared, second.clip, "validation")
-    assert second.clip in [e.audio for e in read_list(prepared / "validation.txt")]
+    assert second.clip in [e.audio for e in read_list(prepared / "validation.txt")[0]]
     drop_clip(prepared, second.clip)
     assert second.clip not in [r.clip for r in load_clip_table(prepared)]
     assert (prepared / second.clip).is_file()  # dropping keeps the wav
@@ -121,7 +122,7 @@ def test_proofreading_saves_texts_moves_and_drops_with_a_backup(prepared):
 def test_model_that_cannot_load_stops_with_a_clear_error_and_keeps_nothing_half_done(workspace, real_clips):
     (workspace.voices / "v").mkdir()
     shutil.copy(real_clips[0], workspace.voices / "v" / "a.wav")
-    with pytest.raises(UserError, match="pass a local model path"):
+    with pytest.raises(UserError, match="to a local path"):
         prepare_dataset(workspace, "v", PrepareOptions(model="tiny"))
     assert not (workspace.dataset_dir("v") / "train.txt").exists()
     assert not (workspace.dataset_dir("v") / ".audio-staging").exists()
@@ -140,10 +141,12 @@ def test_bad_options_and_missing_voice_are_user_errors(workspace):
 
 
 def test_uploads_never_overwrite(workspace, real_clips):
-    first = add_recordings(workspace, "new voice", [real_clips[0]])
-    second = add_recordings(workspace, "new voice", [real_clips[0]])
+    # two different recordings with the same file name (angie/1.wav and applejack/1.wav)
+    other = next(c for c in real_clips if c.name == real_clips[0].name and c != real_clips[0])
+    first = add_recordings(workspace, "new voice", [real_clips[0]]).added
+    second = add_recordings(workspace, "new voice", [other]).added
     assert first[0].name == real_clips[0].name and second[0].name == f"{real_clips[0].stem} (2).wav"
-    assert first[0].read_bytes() == second[0].read_bytes() == real_clips[0].read_bytes()
+    assert first[0].read_bytes() == real_clips[0].read_bytes() and second[0].read_bytes() == other.read_bytes()
     with pytest.raises(UserError, match="voice"):
         add_recordings(workspace, "../escape", [real_clips[0]])
 
@@ -157,7 +160,7 @@ def test_cli_prepare_prints_summary_and_exits_2_on_bad_input(workspace, real_cli
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "1 clips" in done.stdout or " clips (" in done.stdout
-    assert read_list(workspace.dataset_dir("cli") / "train.txt")
+    assert read_list(workspace.dataset_dir("cli") / "train.txt")[0]
     bad = subprocess.run(base + ["cli", "--validation-fraction", "2"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "validation_fraction" in bad.stderr
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from test_train_support import make_dataset, make_run, rows
+from train_helpers import make_dataset, make_run, rows
 from tortoise_studio.checkpoints import latest_checkpoint, list_checkpoints
 from tortoise_studio.train import run
 

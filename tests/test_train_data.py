@@ -6,10 +6,11 @@ import shutil
 
 import torch
 
-from test_train_support import make_dataset
+from train_helpers import make_dataset
 from tortoise_studio.train.batching import crop_starts, epoch_batches, micro_batches, rank_share
 from tortoise_studio.train.cache import FeatureCache, FeatureEncoder
-from tortoise_studio.train.data import CROP_FRAMES, Sample, collate, read_list
+from tortoise_studio.dataset.lists import read_list
+from tortoise_studio.train.data import CROP_FRAMES, Sample, collate, step_widths
 
 
 def test_epoch_order_is_seeded_length_grouped_and_independent_of_processes():
@@ -41,14 +42,16 @@ def test_crops_depend_only_on_seed_epoch_and_sample():
     assert crop_starts(100, CROP_FRAMES, seed=3, epoch=2, index=5) == (0, 0)
 
 
-def test_collate_cuts_each_batch_to_its_longest_clip_and_text():
+def test_collate_pads_every_micro_batch_to_the_widths_of_its_step():
     def sample(n_codes, n_tokens):
         frames = n_codes * 4 + 1
         return Sample("x", torch.arange(1, n_tokens + 1), torch.arange(n_codes), torch.zeros(80, frames),
                       n_codes * 1024)
     silence = torch.full((80,), -3.0)
-    batch = collate([sample(50, 12), sample(20, 30)], [(0, 0), (0, 0)], silence)
-    assert batch.codes.shape == (2, 50) and batch.text.shape == (2, 30)
+    step = [sample(50, 12), sample(20, 30), sample(70, 5)]
+    assert step_widths(step) == (30, 70)
+    batch = collate(step[:2], [(0, 0), (0, 0)], silence, step_widths(step))
+    assert batch.codes.shape == (2, 70) and batch.text.shape == (2, 30)
     assert batch.text_lengths.tolist() == [12, 30] and batch.wav_lengths.tolist() == [51200, 20480]
     assert batch.cond_mels.shape == (2, 2, 80, CROP_FRAMES)
     assert torch.all(batch.cond_mels[1, 0, :, 81:] == -3.0)  # a short clip is padded with silence
@@ -57,8 +60,8 @@ def test_collate_cuts_each_batch_to_its_longest_clip_and_text():
 def test_read_list_reports_broken_lines(tmp_path):
     (tmp_path / "train.txt").write_text("audio/a.wav|Hello there.\n\nno separator\n|no path\naudio/b.wav|\n"
                                         "../../etc/passwd|escape\n")
-    entries, skipped = read_list(tmp_path / "train.txt", tmp_path)
-    assert [(e.where, e.audio.name, e.text) for e in entries] == [("train.txt:1", "a.wav", "Hello there.")]
+    entries, skipped = read_list(tmp_path / "train.txt")
+    assert [(e.where, e.audio, e.text) for e in entries] == [("train.txt:1", "audio/a.wav", "Hello there.")]
     assert [s.where for s in skipped] == ["train.txt:3", "train.txt:4", "train.txt:5", "train.txt:6"]
     assert "outside the dataset" in skipped[-1].reason
 
@@ -70,11 +73,11 @@ def test_cache_recomputes_changed_clips_and_corrupt_entries(workspace, tortoise_
 
     def encoder():
         encoders.append(1)
-        return FeatureEncoder(tiny_models, torch.device("cpu"))
+        return FeatureEncoder.from_models(tiny_models, torch.device("cpu"))
 
     cache = FeatureCache(folder / "cache", tiny_models / "dvae.pth")
     first = cache.get(clip, encoder)
-    assert first.codes.numel() == first.n_samples // 1024 and first.mel.shape == (80, first.n_samples // 256 + 1)
+    assert first.codes.numel() == first.n_samples // 1024 + 1 and first.mel.shape == (80, first.n_samples // 256 + 1)
     assert cache.get(clip, encoder).codes.equal(first.codes) and cache.computed == 1
 
     entry, = cache.folder.glob("*.pt")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from test_train_support import make_dataset, make_run, rows
+from train_helpers import make_dataset, make_run, rows
 from tortoise_studio.checkpoints import latest_checkpoint
 from tortoise_studio.train import run
 

@@ -71,8 +71,13 @@ def test_faster_whisper_base_on_real_voice_clips_has_word_timestamps(faster, rea
 
 def test_named_model_offline_says_to_pass_a_local_path(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(UserError, match="pass a local model path"):
+    with pytest.raises(UserError, match="to a local path") as caught:
         load_transcriber("faster-whisper", "tiny")
+    message = str(caught.value)
+    # whole sentences: what is missing, then both ways out (download in Settings, or a local folder)
+    assert message.startswith("model: the faster-whisper model 'tiny' is not on this machine")
+    assert "press Download in the Settings tab" in message and "CTranslate2 Whisper folder" in message
+    assert message.endswith("in models/whisper-base.") and "(…" not in message and "and);" not in message
 
 
 @pytest.mark.parametrize("backend, model, message", [

@@ -8,13 +8,13 @@ bit depth is handled in one place, and an unreadable file always becomes a `User
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
 from .errors import UserError
+from .fileio import atomic_path
 
 SAMPLE_RATE = 22050
 WHISPER_SAMPLE_RATE = 16000
@@ -108,14 +108,8 @@ def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int = S
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = np.clip(np.asarray(samples, dtype=np.float32).reshape(-1), -1.0, 1.0)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".wav.tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         soundfile.write(tmp, data, sample_rate, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -126,11 +120,6 @@ def duration_seconds(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> flo
 def peak_dbfs(samples: np.ndarray) -> float:
     peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
     return 20.0 * np.log10(peak) if peak > 0 else float("-inf")
-
-
-def is_silent(samples: np.ndarray, *, threshold_db: float = -50.0) -> bool:
-    """True when nothing in `samples` rises above `threshold_db` (dBFS peak)."""
-    return peak_dbfs(samples) < threshold_db
 
 
 def frame_energy_db(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, *, frame_seconds: float = 0.02) -> np.ndarray:

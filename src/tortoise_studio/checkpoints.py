@@ -1,9 +1,11 @@
 """A run's checkpoints, listed cheaply from their meta.json (no torch import): for the resume dropdown,
-`--resume latest` and status.
+`--resume latest` and status; and every model a user can pick (fine-tunes and checkpoints), for the
+Configure and Generate dropdowns. This is the one listing: nothing else globs checkpoint folders.
 
 A checkpoint is checkpoints/<step>/ holding model.pth (a plain UnifiedVoice state dict), state.pth
 (everything an exact resume needs) and meta.json. The trainer writes it under a temporary name and
-renames it, so a folder named by a number with all three files is complete; anything else is ignored.
+renames it, so a folder named by a number with all three files is complete; anything else (a `.tmp-*`
+folder being written, a half-deleted one) is never offered.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .workspace import Workspace
 
 CHECKPOINTS_DIR = "checkpoints"
 MODEL_FILE = "model.pth"
@@ -68,3 +72,20 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[CheckpointInfo]:
 def latest_checkpoint(run_dir: str | os.PathLike) -> CheckpointInfo | None:
     found = list_checkpoints(run_dir)
     return found[0] if found else None
+
+
+def list_finetunes(workspace: Workspace) -> list[tuple[str, Path]]:
+    """(label, file) of every exported fine-tune, models/finetunes/*.pth, by name."""
+    return [(f"fine-tune: {p.stem}", p) for p in sorted(workspace.finetunes.glob("*.pth")) if p.is_file()]
+
+
+def list_run_checkpoints(workspace: Workspace, dataset: str | None = None) -> list[tuple[str, Path]]:
+    """(label, model.pth) of every complete checkpoint of the workspace's runs (or of one dataset's),
+    newest run first and latest step first."""
+    return [(f"{run.parent.parent.name}/{run.name} {c.label}", c.model_path)
+            for run in workspace.list_runs(dataset) for c in list_checkpoints(run)]
+
+
+def list_model_files(workspace: Workspace, dataset: str | None = None) -> list[tuple[str, Path]]:
+    """Every autoregressive model a user can pick besides the base: fine-tunes, then checkpoints."""
+    return list_finetunes(workspace) + list_run_checkpoints(workspace, dataset)

@@ -1,4 +1,4 @@
-"""`tortoise-studio <command>`: the command-line contract of DESIGN.md.
+"""`tortoise-studio <command>`: the command-line contract of docs/design.md.
 
 This module only parses arguments. Each command's work lives next to the feature it drives, in a
 `<name>_command(args, workspace) -> int` function imported when the command runs, so `--help` is
@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from .errors import NotYetAvailable, UserError
+from .errors import UserError
 from .workspace import Workspace
 
 # command -> (module, function) that carries it out
@@ -21,12 +21,13 @@ HANDLERS = {
     "train": ("tortoise_studio.launch", "train_command"),
     "status": ("tortoise_studio.launch", "status_command"),
     "stop": ("tortoise_studio.launch", "stop_command"),
-    "metrics": ("tortoise_studio.metrics", "metrics_command"),
+    "metrics": ("tortoise_studio.metrics_reader", "metrics_command"),
     "generate": ("tortoise_studio.synth", "generate_command"),
     "models": ("tortoise_studio.models.command", "check_command"),
     "make-tiny-models": ("tortoise_studio.models.command", "make_tiny_command"),
     "download-models": ("tortoise_studio.models.command", "download_command"),
     "ui": ("tortoise_studio.ui.launcher", "ui_command"),
+    "tokenizer": ("tortoise_studio.text.command", "tokenizer_command"),
 }
 
 
@@ -55,8 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("prepare", help="transcribe and slice voices/VOICE into a training dataset")
     p.add_argument("voice", metavar="VOICE", help="a folder under voices/ ('--all' style: use 'prepare-all' in the UI)")
     p.add_argument("--dataset", metavar="NAME", help="dataset name under training/ (default: the voice name)")
-    p.add_argument("--backend", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
-    p.add_argument("--model", metavar="NAME|PATH", default="base", help="Whisper model name or local folder/file")
+    p.add_argument("--backend", choices=["faster-whisper", "openai-whisper"], default=None,
+                   help="default: the Whisper backend in Settings")
+    p.add_argument("--model", metavar="NAME|PATH", default=None,
+                   help="Whisper model name or local folder/file (default: the Whisper model in Settings)")
     p.add_argument("--language", metavar="CODE", default=None, help="language code, e.g. en (default: detect)")
     p.add_argument("--validation-fraction", metavar="F", type=float, default=0.05)
     p.add_argument("--seed", metavar="N", type=int, default=0)
@@ -107,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["ultra_fast", "fast", "standard", "high_quality"])
     p.add_argument("--seed", metavar="N", type=int, default=0)
     p.add_argument("--out", metavar="FILE", default=None)
+    p.add_argument("--tokenizer", metavar="NAME", default=None,
+                   help="default: the one the model was trained with (a different one is refused)")
     p.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
                    help="override a generation setting of the preset, e.g. candidates=4, temperature=0.6, "
                         "kv_cache=false; repeatable")
@@ -121,6 +126,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("download-models", help="fetch TorToiSe's published weights (needs the internet)")
     p.add_argument("dir", metavar="DIR", nargs="?", default=None, help="default: models/tortoise")
 
+    p = commands.add_parser("tokenizer", help="train a tokenizer for another language, or show how text splits")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    t = actions.add_parser("train", help="train models/tokenizers/NAME.json on a dataset's transcripts")
+    t.add_argument("dataset", metavar="DATASET")
+    t.add_argument("--name", metavar="NAME", default=None, help="tokenizer name (default: the dataset's)")
+    t.add_argument("--vocab-size", metavar="N", type=int, default=255, help="symbols, at most 255 (default 255)")
+    t.add_argument("--extra-text", metavar="FILE", default=None, help="more text in the language, one line each")
+    t.add_argument("--language", metavar="CODE", default=None, help="default: the language in dataset.json")
+    t.add_argument("--normaliser", metavar="NAME", default=None,
+                   help="default: the language's (english, unicode:<code>); romaji:ja reads Japanese as romaji")
+    t = actions.add_parser("show", help="print the ids and pieces of TEXT")
+    t.add_argument("name", metavar="NAME", help="english or a name under models/tokenizers")
+    t.add_argument("text", metavar="TEXT")
+
     p = commands.add_parser("ui", help="run the web UI")
     add_ui_arguments(p)
     return parser
@@ -128,13 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_command(args: argparse.Namespace) -> int:
     module_name, function_name = HANDLERS[args.command]
-    try:
-        module = importlib.import_module(module_name)
-        handler = getattr(module, function_name)
-    except (ModuleNotFoundError, AttributeError) as exc:
-        if getattr(exc, "name", "") and not str(getattr(exc, "name")).startswith("tortoise_studio"):
-            raise
-        raise NotYetAvailable(f"{args.command}: not yet available in this version") from exc
+    handler = getattr(importlib.import_module(module_name), function_name)
     return int(handler(args, Workspace.at(args.workspace)) or 0)
 
 
@@ -145,9 +158,6 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except NotYetAvailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
 

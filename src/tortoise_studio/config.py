@@ -1,7 +1,7 @@
 """The training configuration: dataclasses, YAML in and out, overrides, validation, suggestions.
 
 One set of dataclasses is the single source of truth for the Configure form, `tortoise-studio config
---set` and train.yaml. Keys are DESIGN.md's "Training configuration keys".
+--set` and train.yaml. Keys are docs/design.md's "Training configuration keys".
 
 Batch semantics: `batch_size` is the GLOBAL batch per optimizer step. Each step is split into
 `gradient_accumulation x gpus x nodes` micro-batches (`gpus` is per node), so batch_size must divide
@@ -16,8 +16,7 @@ import dataclasses
 import importlib.util
 import math
 import os
-import shutil
-import types
+import sys
 import typing
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,15 +25,21 @@ from typing import Any, Literal
 
 import yaml
 
+from .checkpoints import MODEL_FILE
+from .dataset.lists import TRAIN_FILE, VALIDATION_FILE, read_list
+from .devices import DEVICES
 from .errors import UserError
+from .fileio import atomic_write_text, backup_copy
+from .models.files import MODEL_FILES
+from .overrides import build, parse_assignment, set_dotted, show
 from .schedule import milestone_epochs, steps_per_epoch, total_steps
-from .workspace import Workspace, default_root
+from .workspace import RUN_CONFIG_FILE, Workspace, default_root
 
 __all__ = [
     "ModelConfig", "SchedulerConfig", "OptimizerConfig", "ValidationConfig", "TrainingConfig",
     "Problem", "Suggestion", "DatasetStats", "SCHEDULERS", "OPTIMIZERS", "PRECISIONS", "DEVICES",
-    "config_to_dict", "config_from_dict", "load_config", "save_config", "apply_overrides",
-    "workspace_for_config", "resolve_paths", "validate_config", "errors_of", "check_config",
+    "config_to_dict", "config_from_dict", "load_config", "read_config_file", "save_config", "apply_overrides",
+    "workspace_for_config", "resolve_paths", "ResolvedConfig", "resolve_config", "validate_config", "errors_of", "check_config",
     "suggest_settings", "dataset_stats", "micro_batch_size", "world_size", "steps_per_epoch",
     "total_steps", "default_run_name", "flat_fields", "to_flat", "from_flat", "count_train_clips", "apply_suggestions", "config_yaml", "CONFIG_FILENAME",
 ]
@@ -42,9 +47,7 @@ __all__ = [
 SCHEDULERS = ("multistep", "cosine", "constant")
 OPTIMIZERS = ("adamw", "adamw8bit")
 PRECISIONS = ("fp32", "fp16", "bf16")
-DEVICES = ("auto", "cuda", "cpu")
-CONFIG_FILENAME = "train.yaml"
-BASE_WEIGHTS = "autoregressive.pth"
+CONFIG_FILENAME = RUN_CONFIG_FILE
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class TrainingConfig:
 
     dataset: str
     model: ModelConfig = field(default_factory=ModelConfig)
+    tokenizer: str = "english"  # TorToiSe's own, or a name under models/tokenizers (tortoise-studio tokenizer train)
     epochs: int = 20
     max_steps: int | None = None  # optional cap: stop there with a checkpoint; not part of the schedule
     batch_size: int = 16  # global batch per optimizer step
@@ -104,7 +108,6 @@ class TrainingConfig:
     save_every_epochs: int = 5
     keep_last: int = 3  # checkpoints kept; 0 keeps all
     validation: ValidationConfig = field(default_factory=ValidationConfig)
-    workers: int = 2
     gpus: int = 1  # per node
     nodes: int = 1
     device: str = "auto"  # auto | cuda | cpu
@@ -133,72 +136,7 @@ def config_to_dict(cfg: TrainingConfig) -> dict[str, Any]:
 
 def config_from_dict(data: dict[str, Any]) -> TrainingConfig:
     """Build a TrainingConfig, raising UserError naming the dotted key for unknown keys or wrong types."""
-    return _build(TrainingConfig, data, "")
-
-
-def _build(cls: type, data: Any, prefix: str):
-    if not isinstance(data, dict):
-        raise UserError(f"{prefix.rstrip('.') or 'configuration'}: expected a mapping of keys, got {_show(data)}")
-    hints = typing.get_type_hints(cls)
-    known = [f.name for f in dataclasses.fields(cls)]
-    for key in data:
-        if key not in known:
-            raise UserError(f"{prefix}{key}: unknown key (known here: {', '.join(known)})")
-    values = {}
-    for f in dataclasses.fields(cls):
-        if f.name in data:
-            values[f.name] = _coerce(data[f.name], hints[f.name], f"{prefix}{f.name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise UserError(f"{prefix}{f.name}: missing (required)")
-    return cls(**values)
-
-
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
-        hint = next(o for o in options if o is not type(None))
-        origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, key + ".")
-    if origin is list:
-        if not isinstance(value, list):
-            raise UserError(f"{key}: expected a list, got {_show(value)}")
-        (item,) = typing.get_args(hint)
-        return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        raise UserError(f"{key}: expected true or false, got {_show(value)}")
-    if hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise UserError(f"{key}: expected a whole number, got {_show(value)}")
-    if hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        # YAML 1.1 reads "1e-5" (no dot) as text; accept any text that is a plain number.
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise UserError(f"{key}: expected a number, got {_show(value)}")
-    if hint is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)  # a dataset named 2024 comes out of YAML as a number
-        raise UserError(f"{key}: expected text, got {_show(value)}")
-    raise TypeError(f"{key}: unsupported type {hint!r}")  # a programming error, not user input
-
-
-def _show(value: Any) -> str:
-    return repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return build(TrainingConfig, data, "")
 
 
 def flat_fields(cls: type = None, prefix: str = "") -> list[tuple[str, Any, Any]]:
@@ -252,7 +190,18 @@ _Dumper.add_representer(list, lambda dumper, data: dumper.represent_sequence(
     "tag:yaml.org,2002:seq", data, flow_style=True))
 
 
+# Keys older versions wrote that no longer do anything: a file holding one still loads, with a note.
+RETIRED_KEYS = {"workers": "clips are decoded once into the feature cache, so there are no data loader workers"}
+
+
 def load_config(path: str | os.PathLike) -> TrainingConfig:
+    """Parse and type-check a train.yaml (errors name the file and the key); retired keys are ignored
+    with a note on stderr."""
+    return read_config_file(path)[0]
+
+
+def read_config_file(path: str | os.PathLike) -> tuple[TrainingConfig, dict[str, Any]]:
+    """load_config, and the mapping the file holds (to tell which keys it sets itself)."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -261,63 +210,30 @@ def load_config(path: str | os.PathLike) -> TrainingConfig:
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from exc
     if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a mapping of configuration keys, got {_show(data)}")
+        raise UserError(f"{path}: expected a mapping of configuration keys, got {show(data)}")
+    for key in RETIRED_KEYS.keys() & data.keys():
+        del data[key]
+        print(f"note: {path}: `{key}` is no longer used and is ignored ({RETIRED_KEYS[key]})", file=sys.stderr)
     try:
-        return config_from_dict(data)
+        return config_from_dict(data), data
     except UserError as exc:
         raise UserError(f"{path}: {exc}") from exc
 
 
 def save_config(cfg: TrainingConfig, path: str | os.PathLike) -> Path:
-    """Write `cfg` as YAML. An existing file is first copied to <name>.bak-<timestamp>."""
+    """Write `cfg` as YAML. An existing file is first copied to backups/<timestamp>/ beside it."""
     path = Path(path)
     text = config_yaml(cfg, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        shutil.copy2(path, _backup_name(path))
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)  # atomic: a crash never leaves half a configuration
-    return path
-
-
-def _backup_name(path: Path) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    candidate = path.with_name(f"{path.name}.bak-{stamp}")
-    n = 1
-    while candidate.exists():
-        candidate = path.with_name(f"{path.name}.bak-{stamp}-{n}")
-        n += 1
-    return candidate
+    backup_copy(path.parent, [path.name])
+    return atomic_write_text(path, text)
 
 
 def apply_overrides(cfg: TrainingConfig, overrides: list[str]) -> TrainingConfig:
     """Apply `dotted.key=value` strings; values are parsed as YAML scalars or lists (`[1, 2]`)."""
     data = config_to_dict(cfg)
     for item in overrides:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UserError(f"--set {item!r}: expected KEY=VALUE, e.g. scheduler.type=cosine")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError as exc:
-            raise UserError(f"{key}: cannot read value {raw!r} ({' '.join(str(exc).split())})") from exc
-        _set_dotted(data, key, value)
+        set_dotted(data, *parse_assignment(item))
     return config_from_dict(data)
-
-
-def _set_dotted(data: dict, key: str, value: Any) -> None:
-    parts = key.split(".")
-    node = data
-    for i, part in enumerate(parts[:-1]):
-        child = node.get(part)
-        if not isinstance(child, dict):
-            raise UserError(f"{'.'.join(parts[:i + 1])}: unknown section (in --set {key})")
-        node = child
-    if parts[-1] not in node:
-        raise UserError(f"{key}: unknown key")
-    node[parts[-1]] = value
 
 
 # ---------------------------------------------------------------- where things are
@@ -336,15 +252,15 @@ def _from_root(value: str, workspace: Workspace) -> Path:
     return path if path.is_absolute() else workspace.root / path
 
 
-def resolve_paths(cfg: TrainingConfig, workspace: Workspace) -> tuple[Path, Path | None]:
+def resolve_paths(cfg: TrainingConfig, workspace: Workspace) -> tuple[Path, Path]:
     """(models_dir, weights to start from). Relative paths are taken from the workspace root;
-    a checkpoint folder stands for its model.pth. The weights path is always set today."""
+    a checkpoint folder stands for its model.pth."""
     models_dir = _from_root(cfg.model.models_dir, workspace)
     if cfg.model.source == "base":
-        return models_dir, models_dir / BASE_WEIGHTS
+        return models_dir, models_dir / MODEL_FILES["autoregressive"]
     weights = _from_root(cfg.model.source, workspace)
     if weights.is_dir():
-        weights = weights / "model.pth"
+        weights = weights / MODEL_FILE
     return models_dir, weights
 
 
@@ -357,32 +273,25 @@ class DatasetStats:
     train_minutes: float  # 0.0 when the clips cannot be read
 
 
-def _list_lines(path: Path) -> list[str]:
-    if not path.is_file():
-        return []
-    return [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
-            if "|" in line and line.strip()]
-
-
 def count_train_clips(workspace: Workspace, dataset: str) -> int:
-    """Lines of training/<dataset>/train.txt (0 when there is none)."""
-    return len(_list_lines(workspace.dataset_dir(dataset) / "train.txt"))
+    """Usable lines of training/<dataset>/train.txt (0 when there is none)."""
+    return len(read_list(workspace.dataset_dir(dataset) / TRAIN_FILE)[0])
 
 
 def dataset_stats(workspace: Workspace, dataset: str) -> DatasetStats:
     """Clip counts from train.txt / validation.txt, minutes from the train clips' headers."""
     folder = workspace.dataset_dir(dataset)
-    train = _list_lines(folder / "train.txt")
+    train, _ = read_list(folder / TRAIN_FILE)
     seconds = 0.0
     import soundfile  # header reads only; cheap
 
-    for line in train:
+    for entry in train:
         try:
-            info = soundfile.info(str(folder / line.split("|", 1)[0]))
+            info = soundfile.info(str(folder / entry.audio))
             seconds += info.frames / info.samplerate
         except (RuntimeError, OSError, soundfile.LibsndfileError):
             continue
-    return DatasetStats(len(train), len(_list_lines(folder / "validation.txt")), seconds / 60.0)
+    return DatasetStats(len(train), len(read_list(folder / VALIDATION_FILE)[0]), seconds / 60.0)
 
 
 # ---------------------------------------------------------------- validation
@@ -408,6 +317,35 @@ def check_config(cfg: TrainingConfig, workspace: Workspace) -> list[Problem]:
     return problems
 
 
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """A run's configuration parsed once, validated once, its paths resolved: what an entry point (the
+    launcher, the trainer) builds at its start and then trusts, never re-deriving any of it."""
+
+    path: Path  # the train.yaml
+    cfg: TrainingConfig  # with the --set overrides applied
+    workspace: Workspace
+    dataset_dir: Path
+    models_dir: Path
+    weights: Path  # what training starts from when it does not resume
+    warnings: tuple[Problem, ...] = ()
+
+
+def resolve_config(path: str | os.PathLike, overrides: list[str] | tuple = ()) -> ResolvedConfig:
+    """Parse `path`, apply `overrides`, validate (once: raising UserError naming the file with every
+    error) and resolve the paths."""
+    path = Path(path)
+    workspace = workspace_for_config(path)
+    try:
+        cfg = apply_overrides(load_config(path), list(overrides))
+        warnings = check_config(cfg, workspace)
+    except UserError as exc:
+        raise UserError(str(exc) if str(path) in str(exc) else f"{path}: {exc}") from exc
+    models_dir, weights = resolve_paths(cfg, workspace)
+    return ResolvedConfig(path=path, cfg=cfg, workspace=workspace, dataset_dir=workspace.dataset_dir(cfg.dataset),
+                          models_dir=models_dir, weights=weights, warnings=tuple(warnings))
+
+
 def validate_config(cfg: TrainingConfig, workspace: Workspace) -> list[Problem]:
     """Every problem with `cfg` for this workspace: errors block saving, warnings do not."""
     problems: list[Problem] = []
@@ -416,6 +354,7 @@ def validate_config(cfg: TrainingConfig, workspace: Workspace) -> list[Problem]:
     problems += _check_dataset_and_batch(cfg, workspace)
     problems += _check_schedule(cfg)
     problems += _check_model(cfg, workspace)
+    problems += _check_tokenizer(cfg, workspace)
     problems += _check_hardware(cfg)
     return problems
 
@@ -456,7 +395,6 @@ _LOWER_BOUNDS = [
     ("save_every_epochs", 1, True, "at least 1"),
     ("keep_last", 0, True, "0 (keep all) or more"),
     ("validation.every_epochs", 1, True, "at least 1"),
-    ("workers", 0, True, "0 or more"),
     ("gpus", 1, True, "at least 1"),
     ("nodes", 1, True, "at least 1"),
     ("seed", 0, True, "0 or more"),
@@ -513,21 +451,23 @@ def _check_dataset_and_batch(cfg: TrainingConfig, workspace: Workspace) -> list[
         folder = workspace.dataset_dir(cfg.dataset)
     except UserError as exc:
         return out + [_error("dataset", str(exc))]  # safe_name's message already starts with "dataset"
-    train_txt = folder / "train.txt"
+    train_txt = folder / TRAIN_FILE
     if not train_txt.is_file():
         where = "does not exist" if not folder.is_dir() else "has no train.txt"
         return out + [_error("dataset", f"dataset: {cfg.dataset!r} {where} in {workspace.training}; "
                                         "prepare it first (a train.txt of `audio/<file>.wav|<text>` lines)")]
-    n_train = len(_list_lines(train_txt))
+    entries, skipped = read_list(train_txt)
+    n_train = len(entries)
     if n_train == 0:
-        return out + [_error("dataset", f"dataset: {cfg.dataset!r} has an empty train.txt ({train_txt}); "
+        why = f"; {skipped[0].where}: {skipped[0].reason}" if skipped else ""
+        return out + [_error("dataset", f"dataset: {cfg.dataset!r} has no usable line in train.txt ({train_txt}){why}; "
                                         "it needs at least one `audio/<file>.wav|<text>` line")]
     if cfg.batch_size > n_train:
         suggestion = {"batch_size": n_train // unit * unit} if n_train >= unit else {"batch_size": n_train, "gradient_accumulation": 1, "gpus": 1, "nodes": 1}
         out.append(_error("batch_size", f"batch_size: {cfg.batch_size} is more than the {n_train} training clips of "
                                         f"{cfg.dataset!r}; must be at most {n_train} (an epoch drops the incomplete batch)",
                           suggestion))
-    if cfg.validation.enabled and not _list_lines(folder / "validation.txt"):
+    if cfg.validation.enabled and not read_list(folder / VALIDATION_FILE)[0]:
         out.append(_warning("validation.enabled", f"validation.enabled: true, but {cfg.dataset!r} has no validation "
                                                   "clips (validation.txt is missing or empty); validation will be skipped",
                             {"validation.enabled": False}))
@@ -572,6 +512,60 @@ def _check_model(cfg: TrainingConfig, workspace: Workspace) -> list[Problem]:
                 if cfg.model.source == "base" else "give a fine-tune .pth, a checkpoint's model.pth, or 'base'")
         return [_error("model.source", f"model.source: {cfg.model.source!r}: {what} not found; {hint}")]
     return []
+
+
+UNKNOWN_TOKENS_WARNING = 0.01  # share of a dataset's tokens that may be [UNK] before validation warns
+
+
+def _check_tokenizer(cfg: TrainingConfig, workspace: Workspace) -> list[Problem]:
+    from . import text
+    try:
+        tokenizer = text.load_tokenizer(workspace, cfg.tokenizer)
+    except UserError as exc:
+        return [_error("tokenizer", str(exc) if str(exc).startswith("tokenizer") else f"tokenizer: {exc}")]
+    out = []
+    models_dir, weights = resolve_paths(cfg, workspace)
+    # a fine-tune that recorded its tokenizer (the base model and older fine-tunes are English: switching is the point)
+    try:
+        record = text.read_record(weights) if weights is not None and weights.is_file() else None
+    except UserError as exc:
+        return [_error("model.source", f"model.source: {exc}")]
+    trained_with = record.name if record else cfg.tokenizer
+    if trained_with != cfg.tokenizer:
+        out.append(_warning("tokenizer", f"tokenizer: {cfg.tokenizer!r}, but model.source {cfg.model.source!r} was "
+                                         f"trained with {trained_with!r}; its text embedding has to learn the new "
+                                         f"symbols again", {"tokenizer": trained_with}))
+    try:
+        from .models.files import model_sizes
+        symbols = int(model_sizes(models_dir)["autoregressive"].get("number_text_tokens", 255))
+    except UserError:
+        symbols = None  # an unreadable models.yaml is reported where the model is loaded
+    if symbols is not None and tokenizer.size > symbols:
+        out.append(_error("tokenizer", f"tokenizer: {cfg.tokenizer!r} has ids up to {tokenizer.size - 1}, but the "
+                                       f"model in {models_dir} has {symbols} text symbols (ids 0 to {symbols - 1}); "
+                                       f"train it again with --vocab-size {symbols} or less"))
+    if cfg.tokenizer != text.ENGLISH and cfg.text_lr_weight != 1:
+        out.append(_warning("text_lr_weight", f"text_lr_weight: {cfg.text_lr_weight} with tokenizer {cfg.tokenizer!r}: "
+                                              "the model has to learn what its text symbols mean in a new language, so "
+                                              "weigh the text loss fully (1; the predecessor's guide gives the same "
+                                              "advice for non-Latin languages)", {"text_lr_weight": 1.0}))
+    try:
+        folder = workspace.dataset_dir(cfg.dataset)
+    except UserError:
+        return out  # the dataset check names it
+    language = text.dataset_language(folder)
+    if language and language != tokenizer.language:
+        out.append(_warning("tokenizer", f"tokenizer: {cfg.tokenizer!r} is for {tokenizer.language!r} text, but dataset "
+                                         f"{cfg.dataset!r} is {language!r}"
+                                         + (" (TorToiSe's English cleaners turn other scripts into ASCII)"
+                                            if cfg.tokenizer == text.ENGLISH else "")
+                                         + f"; train one with `tortoise-studio tokenizer train {cfg.dataset}`"))
+    found = text.dataset_coverage(tokenizer, folder)
+    if found.unknown_share > UNKNOWN_TOKENS_WARNING:
+        out.append(_warning("tokenizer", f"tokenizer: {found.unknown_share:.1%} of dataset {cfg.dataset!r}'s tokens would "
+                                         f"be [UNK] under {cfg.tokenizer!r} (symbols it lacks: {found.top_symbols()}); "
+                                         f"the trainer skips those {found.lines_with_unknown} of {found.lines} lines"))
+    return out
 
 
 def _check_hardware(cfg: TrainingConfig) -> list[Problem]:
@@ -640,6 +634,6 @@ def apply_suggestions(cfg: TrainingConfig, values: dict[str, Any]) -> TrainingCo
     """`cfg` with dotted keys set from `values` (what the user accepted), type-checked like YAML."""
     data = config_to_dict(cfg)
     for key, value in values.items():
-        _set_dotted(data, key, value)
+        set_dotted(data, key, value)
     return config_from_dict(data)
 

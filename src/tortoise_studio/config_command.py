@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from pathlib import Path
-
-import yaml
 
 from .config import (CONFIG_FILENAME, TrainingConfig, apply_overrides, check_config, default_run_name,
-                     load_config, save_config)
+                     read_config_file, save_config)
 from .settings import load_settings
 from .workspace import Workspace, safe_name
 
@@ -19,11 +16,13 @@ def config_command(args: argparse.Namespace, workspace: Workspace) -> int:
     """Write training/<DATASET>/runs/<run>/train.yaml and print its path; invalid input raises UserError."""
     dataset = safe_name(args.dataset, what="dataset")
     run = safe_name(args.run or default_run_name(), what="run")
+    data: dict = {}
     if args.from_yaml:
-        cfg = dataclasses.replace(load_config(args.from_yaml), dataset=dataset)
+        cfg, data = read_config_file(args.from_yaml)  # the file is read and parsed once
+        cfg = dataclasses.replace(cfg, dataset=dataset)
     else:
         cfg = TrainingConfig(dataset=dataset)
-    if not (args.from_yaml and _names_models_dir(args.from_yaml)):
+    if "models_dir" not in (data.get("model") or {}):
         # the models folder the user chose in Settings, as the UI's Configure form starts with
         models_dir = load_settings(workspace).models_dir
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, models_dir=models_dir))
@@ -34,8 +33,3 @@ def config_command(args: argparse.Namespace, workspace: Workspace) -> int:
     print(path)
     return 0
 
-
-def _names_models_dir(path: str) -> bool:
-    """Whether the --from file sets model.models_dir itself (load_config has already checked it parses)."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    return isinstance(data.get("model"), dict) and "models_dir" in data["model"]

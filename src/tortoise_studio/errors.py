@@ -7,7 +7,3 @@ The command line prints it and exits with status 2; the web UI shows it in the p
 
 class UserError(Exception):
     """Invalid input: a bad name, value, file or configuration field."""
-
-
-class NotYetAvailable(Exception):
-    """A command whose feature has not landed yet."""

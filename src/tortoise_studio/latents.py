@@ -14,8 +14,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .audio import AUDIO_SUFFIXES, SAMPLE_RATE, load_audio
+from .audio import AUDIO_SUFFIXES, SAMPLE_RATE, load_audio, load_audio_with_rate
 from .errors import UserError
+from .fileio import atomic_torch_save
 from .hashes import file_sha256
 from .workspace import Workspace, safe_name
 
@@ -33,6 +34,13 @@ class VoiceClips:
     voice: str  # as the user named it: "alice" or "dataset:alice"
     name: str  # the bare name, used for results/<name>/
     files: tuple[Path, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # (file name, why) of clips that could not be read
+
+    def skipped_note(self) -> str:
+        """A line for the page: which reference clips were left out and why ("" when none)."""
+        if not self.skipped:
+            return ""
+        return "Skipped unreadable reference clips: " + "; ".join(f"{name} ({why})" for name, why in self.skipped)
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,33 @@ def voice_clips(workspace: Workspace, voice: str) -> VoiceClips:
     files = sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
     if not files:
         raise UserError(f"voice {voice!r}: no audio files in {folder}")
-    return VoiceClips(voice, name, tuple(_spread(files, MAX_CLIPS)))
+    chosen, skipped = _readable_spread(files, MAX_CLIPS)
+    if not chosen:
+        reasons = "; ".join(f"{n}: {why}" for n, why in skipped[:3])
+        raise UserError(f"voice {voice!r}: none of its {len(files)} audio files in {folder} is readable ({reasons})")
+    return VoiceClips(voice, name, tuple(chosen), tuple(skipped))
+
+
+def _readable_spread(files: list[Path], count: int) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Up to `count` files spread over the list, leaving out (like Prepare does) any that cannot be decoded."""
+    skipped: list[tuple[str, str]] = []
+    while True:
+        chosen = _spread(files, count)
+        broken = next(((f, why) for f in chosen if (why := _unreadable(f))), None)
+        if broken is None:
+            return chosen, skipped
+        files = [f for f in files if f != broken[0]]
+        skipped.append((broken[0].name, broken[1]))
+
+
+def _unreadable(path: Path) -> str:
+    """Why `path` cannot be used as a reference clip, or "" when it decodes."""
+    try:
+        load_audio_with_rate(path)
+    except UserError as exc:
+        text = str(exc)
+        return text.split(": ", 1)[1] if text.startswith(f"{path}: ") else text
+    return ""
 
 
 def voice_choices(workspace: Workspace) -> list[tuple[str, str]]:
@@ -143,11 +177,7 @@ class LatentsCache:
 
     @staticmethod
     def _write(path: Path, latents: ConditioningLatents) -> None:
-        import torch
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save({"autoregressive": latents.autoregressive.cpu(), "diffusion": latents.diffusion.cpu()}, tmp)
-        tmp.replace(path)
+        atomic_torch_save({"autoregressive": latents.autoregressive.cpu(), "diffusion": latents.diffusion.cpu()}, path)
         # Derived data only: keep the few newest entries of this voice, drop the rest.
         entries = sorted(path.parent.glob("*.pt"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in entries[KEEP_PER_VOICE:]:

@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from . import process
+from .devices import resolve_device
 from .errors import UserError
-from .runs import (CONFIG_FILE, LAUNCH_MARK, PidInfo, RunStatus, console_log_name, find_run_dir, list_runs,
+from .runs import (CONFIG_FILE, LAUNCH_MARK, PidInfo, RunStatus, console_log_name, find_run_dir,
                    local_pid_files, log_tail, metrics_reader, read_pid_file, run_status, write_pid_file)
 from .workspace import Workspace
 
-__all__ = ["RunStatus", "run_status", "list_runs", "build_argv", "start_run", "run_foreground", "stop_run",
-           "RunManager", "train_command", "status_command", "stop_command"]
+__all__ = ["RunStatus", "run_status", "build_argv", "start_run", "run_foreground", "stop_run",
+           "RunService", "train_command", "status_command", "stop_command"]
 
 TRAINER_MODULE = "tortoise_studio.train"
 TORCHRUN_MODULE = "torch.distributed.run"
@@ -86,18 +87,16 @@ def build_argv(config_path: str | os.PathLike, cfg, *, resume: str = "latest", o
     if shape.nnodes == 1:
         launcher.append("--standalone")
     else:
-        launcher += [f"--nnodes={shape.nnodes}", f"--node-rank={shape.node_rank}", "--rdzv-backend=c10d",
+        # Static rendezvous: global rank = node rank x processes + local rank, so node 0 holds rank 0,
+        # the one that writes the run's files (c10d's dynamic rendezvous hands ranks out by arrival).
+        launcher += [f"--nnodes={shape.nnodes}", f"--node-rank={shape.node_rank}", "--rdzv-backend=static",
                      f"--rdzv-endpoint={shape.rdzv_endpoint}"]
     return [*launcher, "-m", *trainer]
 
 
 def run_devices(cfg, processes: int) -> list[str]:
     """The devices a run will hold on this machine, as written to run.pid ("cpu" or "cuda:<id>")."""
-    device = cfg.device
-    if device == "auto":
-        import torch  # only here: knowing whether CUDA exists needs it
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
+    if resolve_device(cfg.device) == "cpu":
         return ["cpu"]
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
@@ -178,16 +177,11 @@ def _launch(config_path, *, resume, overrides, force, processes, nnodes, node_ra
 
 
 def _load(config_path, overrides: Sequence[str]):
-    """The configuration as the trainer will see it; its errors stop the launch here, with the file named."""
-    from .config import apply_overrides, check_config, load_config, workspace_for_config
-    path = _config_file(config_path)
-    workspace = workspace_for_config(path)
-    try:
-        cfg = apply_overrides(load_config(path), list(overrides))
-        check_config(cfg, workspace)
-    except UserError as exc:
-        raise UserError(f"{path}: {exc}" if str(path) not in str(exc) else str(exc)) from exc
-    return path, cfg, workspace
+    """The configuration as the trainer will see it, parsed and validated once for this launch; its errors
+    stop the launch here, with the file named. (The trainer, its own entry point, checks it once again.)"""
+    from .config import resolve_config
+    resolved = resolve_config(_config_file(config_path), list(overrides))
+    return resolved.path, resolved.cfg, resolved.workspace
 
 
 def _config_file(config_path: str | os.PathLike) -> Path:
@@ -270,8 +264,8 @@ def _request_stop(run_dir: Path, info: PidInfo) -> None:
 
 
 def _terminate(info: PidInfo) -> None:
-    """SIGTERM to the training processes only, not to the whole group: their DataLoader workers
-    share the group, and a worker killed mid-epoch would turn the graceful stop into a crash."""
+    """SIGTERM to the training processes only, not to the whole group: any helper processes
+    share the group, and one killed mid-step would turn the graceful stop into a crash."""
     targets = [info.pid]
     if _is_torchrun(info.argv):
         # torchrun kills its workers 30 s after its own SIGTERM, which can cut a checkpoint short:
@@ -326,41 +320,78 @@ def _forward_signals(run_dir: Path, info: PidInfo) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-class RunManager:
-    """The UI's one service object for runs: start, stop, list and status, reading metrics incrementally."""
+class RunService:
+    """The one service for runs, used by the command line and the web UI alike: start, stop, find, list
+    and status (reading each run's metrics incrementally), checkpoints, and the runs' TensorBoard
+    servers, which live as long as this service's process (see tensorboards.py)."""
 
-    def __init__(self, workspace: Workspace):
+    def __init__(self, workspace: Workspace, *, host: str = "127.0.0.1"):
         self.workspace = workspace
+        self.host = host  # where the owner (the UI) listens: TensorBoard is served there too
         self._readers: dict[Path, object] = {}
+        self._tensorboards = None
         self._lock = threading.Lock()
 
-    def start(self, config_path: str | os.PathLike, **options) -> RunStatus:
-        return start_run(config_path, detach=True, **options)
+    def start(self, config_path: str | os.PathLike, *, detach: bool = True, **options) -> RunStatus:
+        return start_run(config_path, detach=detach, **options)
 
-    def stop(self, run_dir: str | os.PathLike, *, timeout: float = 120) -> RunStatus:
-        return stop_run(run_dir, timeout=timeout, wait=False)
+    def run_foreground(self, config_path: str | os.PathLike, **options) -> int:
+        return run_foreground(config_path, **options)
 
-    def status(self, run_dir: str | os.PathLike) -> RunStatus:
+    def stop(self, run_dir: str | os.PathLike, *, timeout: float = 120, wait: bool = False) -> RunStatus:
+        return stop_run(self.find(run_dir), timeout=timeout, wait=wait)
+
+    def find(self, path: str | os.PathLike) -> Path:
+        """A run folder from a folder, its train.yaml, or DATASET/RUN inside the workspace."""
+        return find_run_dir(path, self.workspace)
+
+    def reader(self, run_dir: str | os.PathLike):
+        """The run's MetricsReader, kept between calls and refreshed (only new rows are parsed)."""
         run_dir = Path(run_dir).resolve()
         with self._lock:
             if run_dir not in self._readers:
                 self._readers[run_dir] = metrics_reader(run_dir)
             reader = self._readers[run_dir]
-        return run_status(run_dir, reader=reader)
+        reader.refresh()
+        return reader
+
+    def status(self, run_dir: str | os.PathLike) -> RunStatus:
+        run_dir = Path(run_dir).resolve()
+        return run_status(run_dir, reader=self.reader(run_dir))
 
     def list(self, dataset: str | None = None) -> list[RunStatus]:
+        """Every run of the workspace (or of one dataset), newest first."""
         return [self.status(run_dir) for run_dir in self.workspace.list_runs(dataset)]
+
+    def checkpoints(self, run_dir: str | os.PathLike) -> list:
+        """The run's complete checkpoints, latest first."""
+        from .checkpoints import list_checkpoints
+        return list_checkpoints(run_dir)
+
+    def tensorboard(self, run_dir: str | os.PathLike, page_host: str | None = None) -> str:
+        """The address of the run's TensorBoard (started on first use, on this service's host)."""
+        from .tensorboards import TensorBoards
+        with self._lock:
+            if self._tensorboards is None:
+                self._tensorboards = TensorBoards(self.host)
+        return self._tensorboards.url(self.find(run_dir), page_host)
+
+    def close(self) -> None:
+        """Stop the TensorBoard servers this service started (also done at exit)."""
+        if self._tensorboards is not None:
+            self._tensorboards.close()
 
 
 # ---- command line -------------------------------------------------------------------------------
 
 def train_command(args: argparse.Namespace, workspace: Workspace) -> int:
+    runs = RunService(workspace)
     options = dict(resume=args.resume, overrides=args.overrides, force=args.force,
                    nnodes=getattr(args, "nnodes", None), node_rank=getattr(args, "node_rank", 0) or 0,
                    rdzv_endpoint=getattr(args, "rdzv_endpoint", None))
     if not args.detach:
-        return run_foreground(args.config, **options)
-    status = start_run(args.config, detach=True, **options)
+        return runs.run_foreground(args.config, **options)
+    status = runs.start(args.config, detach=True, **options)
     print(f"started {status.label} (pid {status.pid}) on {', '.join(status.devices)}")
     print(f"run folder: {status.run_dir}")
     print(f"watch: tortoise-studio status {str(status.run_dir)!r}    stop: tortoise-studio stop {str(status.run_dir)!r}")
@@ -368,8 +399,9 @@ def train_command(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def status_command(args: argparse.Namespace, workspace: Workspace) -> int:
+    runs = RunService(workspace)
     if args.run_dir:
-        status = run_status(find_run_dir(args.run_dir, workspace))
+        status = runs.status(runs.find(args.run_dir))
         print(format_table([status]))
         print(f"\nrun folder: {status.run_dir}")
         if status.last_checkpoint is not None:
@@ -380,19 +412,20 @@ def status_command(args: argparse.Namespace, workspace: Workspace) -> int:
         if tail:
             print("\nlog:\n" + tail)
         return 0
-    statuses = list_runs(workspace)
+    statuses = runs.list()
     print(format_table(statuses) if statuses else f"no runs under {workspace.training}")
     return 0
 
 
 def stop_command(args: argparse.Namespace, workspace: Workspace) -> int:
-    run_dir = find_run_dir(args.run_dir, workspace)
-    before = run_status(run_dir)
+    runs = RunService(workspace)
+    run_dir = runs.find(args.run_dir)
+    before = runs.status(run_dir)
     if not before.alive:
         print(f"{before.label} is not running ({before.state})")
         return 0
     print(f"stopping {before.label} (pid {before.pid}): waiting up to {args.timeout:g} s for its checkpoint")
-    after = stop_run(run_dir, timeout=args.timeout, wait=True)
+    after = runs.stop(run_dir, timeout=args.timeout, wait=True)
     print(f"{after.label}: {after.state} at step {after.step}"
           + (f", last checkpoint at step {after.last_checkpoint}" if after.last_checkpoint is not None else ""))
     return 0 if after.state in ("stopped", "done") else 1

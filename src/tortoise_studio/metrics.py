@@ -6,6 +6,10 @@ Rows of a run's metrics.jsonl, one JSON object per line (names follow DLAS so ol
   {"kind": "val", "step", "epoch", "loss_text_ce", "loss_mel_ce", "loss_gpt_total", "time"}
   {"kind": "event", "event": start|resume|checkpoint|stop|done|error|stalled|skipped, "step", ..., "time"}
 `step` counts optimizer steps only; validation never advances it.
+
+This module is the writing side and the schema, light enough for the trainer (no pandas). The reading
+side imports it, never the other way: metrics_reader.py (a growing file, any metrics source, the
+`metrics` command), metrics_series.py (what a viewer draws), dlas_logs.py (the predecessor's logs).
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 METRICS_FILE = "metrics.jsonl"
-LOSS_KEYS = ("loss_text_ce", "loss_mel_ce", "loss_gpt_total")
 EVENTS = ("start", "resume", "checkpoint", "stop", "done", "error", "stalled", "skipped")
 
 
@@ -25,7 +28,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def _plain(value):
+def json_safe(value):
     """JSON-safe numbers: tensors and numpy scalars become floats, NaN/inf become null."""
     if hasattr(value, "item"):
         value = value.item()
@@ -43,7 +46,7 @@ class MetricsWriter:
         self._file = open(self.path, "a", encoding="utf-8")
 
     def write(self, row: dict) -> dict:
-        row = {k: _plain(v) for k, v in row.items()}
+        row = {k: json_safe(v) for k, v in row.items()}
         row.setdefault("time", _now())
         self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._file.flush()
@@ -71,35 +74,3 @@ class MetricsWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-# The reading side lives in sibling modules and is re-exported here on first use: the trainer imports
-# this module for MetricsWriter and should not pay for pandas, and the siblings can import freely.
-_READERS = {
-    "MetricsReader": "metrics_reader", "Progress": "metrics_reader", "read_metrics": "metrics_reader",
-    "metrics_table": "metrics_reader",
-    "downsample": "metrics_series", "ema_smooth": "metrics_series", "overfitting_warning": "metrics_series",
-    "parse_lines": "dlas_logs", "read_log": "dlas_logs", "read_log_folder": "dlas_logs",
-}
-
-
-def __getattr__(name: str):
-    if name in _READERS:
-        import importlib
-        return getattr(importlib.import_module(f"{__package__}.{_READERS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def metrics_command(args, workspace) -> int:
-    """`tortoise-studio metrics PATH [--csv|--json]`: the run's (or old log's) table on stdout."""
-    import sys
-    from .metrics_reader import metrics_table, read_metrics
-    train, val, _events = read_metrics(Path(args.path).expanduser())
-    table = metrics_table(train, val)
-    if getattr(args, "json", False):
-        for row in table.to_dict(orient="records"):
-            row = {k: _plain(v) for k, v in row.items()}
-            print(json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False))
-    else:
-        table.to_csv(sys.stdout, index=False)
-    return 0

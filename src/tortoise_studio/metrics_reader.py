@@ -16,13 +16,13 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import UserError
+from .metrics import METRICS_FILE, json_safe
 
 try:  # orjson (installed with gradio) parses about 3x faster; the standard library does the same job
     from orjson import loads as _loads, JSONDecodeError as _DecodeError
 except ImportError:  # pragma: no cover
     from json import loads as _loads, JSONDecodeError as _DecodeError
 
-METRICS_FILE = "metrics.jsonl"  # same as metrics.METRICS_FILE; not imported, to keep the two modules acyclic
 BLOCK_BYTES = 16 << 20  # parse in blocks so a huge file never sits in memory as a million dicts at once
 RECENT_ROWS = 20  # train rows averaged for s/step and samples/s
 # Columns that are not metrics: they never appear in the metric list of a table.
@@ -299,3 +299,18 @@ def metrics_table(train: pd.DataFrame, val: pd.DataFrame) -> pd.DataFrame:
     table = pd.concat(parts, ignore_index=True).sort_values("step", kind="stable")
     metrics = [c for c in table.columns if c not in INDEX_COLUMNS]
     return table[["kind", "step", "epoch", *metrics]].reset_index(drop=True)
+
+
+def metrics_command(args, workspace) -> int:
+    """`tortoise-studio metrics PATH [--csv|--json]`: the run's (or old log's) table on stdout."""
+    import json
+    import sys
+    train, val, _events = read_metrics(Path(args.path).expanduser())
+    table = metrics_table(train, val)
+    if getattr(args, "json", False):
+        for row in table.to_dict(orient="records"):
+            row = {k: json_safe(v) for k, v in row.items()}
+            print(json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False))
+    else:
+        table.to_csv(sys.stdout, index=False)
+    return 0

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .audio import write_wav
+from .fileio import atomic_write_json
 from .synth import Speech
 from .workspace import Workspace
 
@@ -29,7 +30,7 @@ def save_speech(workspace: Workspace, speech: Speech, *, out: str | Path | None 
     try:
         write_wav(path, speech.audio, speech.sample_rate)
         sidecar = path.with_suffix(".json")
-        sidecar.write_text(json.dumps(sidecar_data(speech, label=label), indent=2) + "\n")
+        atomic_write_json(sidecar, sidecar_data(speech, label=label))
     except BaseException:
         path.unlink(missing_ok=True)  # only the empty placeholder or our own half-written file
         raise
@@ -46,6 +47,7 @@ def sidecar_data(speech: Speech, *, label: str = "") -> dict:
         "settings": asdict(speech.settings),
         "models_dir": speech.models_dir,
         "models": {kind: asdict(m) for kind, m in speech.model_files.items()},
+        "tokenizer": speech.tokenizer,
         "label": label,
         "sample_rate": speech.sample_rate,
         "duration_seconds": round(speech.duration, 3),

@@ -17,15 +17,15 @@ from pathlib import Path
 
 from . import process
 from .errors import UserError
-from .workspace import Workspace
+from .fileio import atomic_write_json
+from .train.reporting import TRAIN_LOG
+from .workspace import RUN_CONFIG_FILE, Workspace
 
 PID_FILE = "run.pid"
 CONSOLE_LOG = "console.log"
-TRAIN_LOG = "train.log"
-CONFIG_FILE = "train.yaml"
+CONFIG_FILE = RUN_CONFIG_FILE
 LAUNCH_MARK = "==== tortoise-studio launch"  # first line of each launch's section of console.log
 TAIL_LINES = 20
-STATES = ("configured", "running", "stalled", "stopped", "done", "failed", "crashed")
 
 
 @dataclass
@@ -67,11 +67,7 @@ def console_log_name(node_rank: int = 0) -> str:
 
 
 def write_pid_file(run_dir: Path, info: PidInfo) -> Path:
-    path = run_dir / pid_file_name(info.node_rank)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(info.__dict__, indent=1) + "\n")
-    os.replace(tmp, path)  # readers never see half a file
-    return path
+    return atomic_write_json(run_dir / pid_file_name(info.node_rank), info.__dict__, indent=1)
 
 
 def read_pid_file(run_dir: Path, name: str = PID_FILE) -> PidInfo | None:
@@ -94,7 +90,7 @@ class RunStatus:
     run_dir: Path
     dataset: str
     run: str
-    state: str  # one of STATES
+    state: str  # configured | running | stalled | stopped | done | failed | crashed
     step: int = 0
     steps_total: int | None = None
     epoch: float = 0.0
@@ -149,11 +145,6 @@ def run_status(run_dir: str | os.PathLike, *, reader=None) -> RunStatus:
     if not status.alive:
         status.eta_seconds = None
     return status
-
-
-def list_runs(workspace: Workspace, dataset: str | None = None) -> list[RunStatus]:
-    """Every run of the workspace (or of one dataset), newest first."""
-    return [run_status(run_dir) for run_dir in workspace.list_runs(dataset)]
 
 
 def _state(run_dir: Path, info: PidInfo | None, events: list[dict], progress) -> tuple[str, str]:

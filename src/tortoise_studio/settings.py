@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from .devices import DEVICES
 from .errors import UserError
+from .fileio import atomic_write_json
 from .workspace import Workspace
 
-DEVICES = ("auto", "cuda", "cpu")
+WHISPER_BACKENDS = ("faster-whisper", "openai-whisper")  # transcribe.BACKENDS, without importing numpy here
 
 
 @dataclass
@@ -25,11 +26,31 @@ class Settings:
             raise UserError(f"device: {self.device!r} is not one of {', '.join(DEVICES)}")
         if not str(self.models_dir).strip():
             raise UserError("models_dir: must not be empty")
+        if self.whisper_backend not in WHISPER_BACKENDS:
+            raise UserError(f"whisper_backend: {self.whisper_backend!r} is not one of {', '.join(WHISPER_BACKENDS)}")
+        if not str(self.whisper_model).strip():
+            raise UserError("whisper_model: must not be empty (a model name such as base, or a local path)")
         return self
 
     def models_path(self, workspace: Workspace) -> Path:
         path = Path(self.models_dir).expanduser()
         return path if path.is_absolute() else workspace.root / path
+
+    def whisper_model_location(self, workspace: Workspace) -> str:
+        """What Prepare loads: a model name as it is, a relative path taken from the workspace root."""
+        return whisper_model_location(workspace, self.whisper_model)
+
+
+def whisper_model_location(workspace: Workspace, model: str) -> str:
+    """`model` as the transcriber should load it: a name (base) unchanged, an absolute path as it is, and a
+    relative path (models/whisper-base) from the workspace root, like the models folder."""
+    model = str(model or "").strip()
+    path = Path(model).expanduser()
+    if path.is_absolute():
+        return str(path)
+    if "/" in model or os.sep in model or model.startswith("."):
+        return str(workspace.root / path)
+    return model
 
 
 def load_settings(workspace: Workspace) -> Settings:
@@ -47,7 +68,21 @@ def load_settings(workspace: Workspace) -> Settings:
 def save_settings(workspace: Workspace, settings: Settings) -> Path:
     settings.validate()
     path = workspace.settings_file
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(asdict(settings), indent=2) + "\n")
-    os.replace(tmp, path)  # atomic: a crash never leaves half a settings file
-    return path
+    return atomic_write_json(path, asdict(settings))
+
+
+def remember_whisper(workspace: Workspace, backend: str, model: str) -> bool:
+    """Keep the Whisper backend and model last used (by Prepare) in Settings; True when that changed them.
+    An unreadable settings.json is left alone: the Settings tab reports it."""
+    try:
+        settings = load_settings(workspace)
+    except UserError:
+        return False
+    if (settings.whisper_backend, settings.whisper_model) == (backend, model):
+        return False
+    settings.whisper_backend, settings.whisper_model = backend, model
+    try:
+        save_settings(workspace, settings)
+    except UserError:
+        return False
+    return True

@@ -13,17 +13,20 @@ import random
 import sys
 import threading
 import time
+import typing
 from collections import Counter
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from .devices import torch_device
 from .errors import UserError
 from .hashes import file_sha256, file_stamp
 from .latents import LatentsCache, VoiceClips, voice_clips
 from .models.files import MODEL_FILES
+from .overrides import coerce, parse_assignment
 from .workspace import Workspace
 
 OUTPUT_SAMPLE_RATE = 24000  # the diffusion model and UnivNet produce 24 kHz audio
@@ -132,6 +135,7 @@ class Speech:
     device: str
     compute_seconds: float
     sample_rate: int = OUTPUT_SAMPLE_RATE
+    tokenizer: dict | None = None  # the tokenizer the text went through (name, sha256, language, normaliser)
 
     @property
     def duration(self) -> float:
@@ -150,15 +154,6 @@ def split_text(text: str) -> list[str]:
     return [s for s in split_and_recombine_text(text.strip()) if s.strip()]
 
 
-def resolve_device(device: str = "auto"):
-    import torch
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UserError("device: 'cuda' was chosen but no CUDA GPU is available here")
-    return torch.device(device)
-
-
 class Synthesizer:
     """Generates speech; keeps one model of each kind loaded, keyed by its file and device."""
 
@@ -170,7 +165,6 @@ class Synthesizer:
         self._models: dict[str, tuple[tuple, object]] = {}
         self._lock = threading.Lock()
         self._cancel = threading.Event()
-        self._tokenizer = None
 
     def cancel(self) -> None:
         """Stop the running generation at its next check (between stages, candidate batches, diffusion steps)."""
@@ -178,19 +172,21 @@ class Synthesizer:
 
     def generate(self, *, text: str, voice: str, models_dir: str | Path, autoregressive: str | Path | None = None,
                  settings: GenerationSettings | None = None, device: str | None = None,
-                 on_progress: Callable[[Progress], None] | None = None) -> Speech:
-        """Speak `text` in `voice` with the autoregressive weights `autoregressive` (None: models_dir's base)."""
+                 on_progress: Callable[[Progress], None] | None = None, tokenizer: str | None = None) -> Speech:
+        """Speak `text` in `voice` with the autoregressive weights `autoregressive` (None: models_dir's base),
+        through the tokenizer those weights were trained with (`tokenizer`, if given, must be that one)."""
         settings = (settings or GenerationSettings()).validate()
         sentences = split_text(text)
         clips = voice_clips(self.workspace, voice)
         with self._lock:  # one generation at a time: they share the loaded models
             self._cancel.clear()
             started = time.perf_counter()
-            run = _Run(self, settings, resolve_device(device or self.device_name), on_progress or (lambda p: None))
-            audio, model_files = run.speak(sentences, clips, Path(models_dir), autoregressive)
+            run = _Run(self, settings, torch_device(device or self.device_name), on_progress or (lambda p: None))
+            audio, model_files = run.speak(sentences, clips, Path(models_dir), autoregressive, tokenizer)
             return Speech(audio=audio, text=text, sentences=sentences, voice=clips, settings=run.settings,
                           models_dir=str(Path(models_dir).resolve()), model_files=model_files,
-                          device=str(run.device), compute_seconds=time.perf_counter() - started)
+                          device=str(run.device), compute_seconds=time.perf_counter() - started,
+                          tokenizer=asdict(run.tokenizer.record))
 
     def _model(self, kind: str, path: Path, models_dir: Path, loader: Callable[[], object], device) -> object:
         """The loaded model for `path` on `device`; loads (replacing the previous one of this kind) if it changed.
@@ -209,12 +205,6 @@ class Synthesizer:
         self.loads[kind] += 1
         self._models[kind] = (key, model)
         return model
-
-    def tokenizer(self):
-        if self._tokenizer is None:
-            from tortoise.utils.tokenizer import VoiceBpeTokenizer
-            self._tokenizer = VoiceBpeTokenizer()  # the packaged tokenizer.json
-        return self._tokenizer
 
     def check_cancelled(self) -> None:
         if self._cancel.is_set():
@@ -242,13 +232,16 @@ class _Run:
         self.on_progress(Progress(stage, min(1.0, fraction), detail))
         self.synth.check_cancelled()
 
-    def speak(self, sentences: list[str], clips: VoiceClips, models_dir: Path, ar_weights) -> tuple[np.ndarray, dict]:
+    def speak(self, sentences: list[str], clips: VoiceClips, models_dir: Path, ar_weights,
+              tokenizer: str | None = None) -> tuple[np.ndarray, dict]:
         import torch
         from . import models
+        from .text import check_fits, tokenizer_for_model
 
         ar_path = Path(ar_weights) if ar_weights else models_dir / MODEL_FILES["autoregressive"]
         if ar_weights and not ar_path.is_file():
             raise UserError(f"model: {ar_path}: no such autoregressive weights file")
+        self.tokenizer = tokenizer_for_model(self.synth.workspace, ar_path if ar_weights else None, requested=tokenizer)
         self.report("latents", 0.0, "loading models")
         files = {"autoregressive": ar_path, **{k: models_dir / MODEL_FILES[k] for k in ("diffusion", "clvp", "vocoder")}}
         loaders = {"autoregressive": lambda: models.load_autoregressive(models_dir, ar_path),
@@ -260,6 +253,7 @@ class _Run:
         if not hasattr(ar, "inference_model"):
             ar.post_init_gpt2_config(kv_cache=self.settings.kv_cache)
         ar.inference_model.kv_cache = self.settings.kv_cache  # read at every generation step
+        check_fits(self.tokenizer, ar.number_text_tokens, str(ar_path))
 
         self.report("latents", 0.2, f"conditioning latents from {len(clips.files)} clips")
         latents = self.synth.latents.get(clips, ar, diffusion, autoregressive_sha=model_files["autoregressive"].sha256,
@@ -277,7 +271,10 @@ class _Run:
     def _text_tokens(self, sentence: str, ar, index: int):
         import torch
         import torch.nn.functional as F
-        ids = self.synth.tokenizer().encode(sentence)
+        try:
+            ids = self.tokenizer.encode_for_training(sentence)  # [UNK] would be spoken as noise
+        except UserError as exc:
+            raise UserError(f"text: sentence {index + 1}: {exc}") from exc
         limit = min(MAX_TEXT_TOKENS, ar.max_text_tokens)
         if len(ids) + 1 >= limit:
             raise UserError(f"text: sentence {index + 1} is {len(ids)} tokens long; this model takes fewer than "
@@ -402,40 +399,25 @@ def _seed_everything(seed: int) -> None:
 def autoregressive_choices(workspace: Workspace) -> list[tuple[str, str]]:
     """(label, path) of every autoregressive model: the base ("" = the models folder's), fine-tunes, and the
     complete checkpoints of every run, latest first."""
-    from .checkpoints import list_checkpoints
-    choices = [("base (models folder)", "")]
-    if workspace.finetunes.is_dir():
-        choices += [(f"fine-tune: {p.stem}", str(p)) for p in sorted(workspace.finetunes.glob("*.pth"))]
-    for run in workspace.list_runs():
-        choices += [(f"{run.parent.parent.name}/{run.name} {c.label}", str(c.model_path))
-                    for c in list_checkpoints(run)]
-    return choices
+    from .checkpoints import list_model_files
+    return [("base (models folder)", "")] + [(label, str(path)) for label, path in list_model_files(workspace)]
 
 
-_OVERRIDABLE = {f.name: f.type for f in fields(GenerationSettings) if f.name not in ("preset", "seed")}
-_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+_OVERRIDABLE = [f.name for f in fields(GenerationSettings) if f.name not in ("preset", "seed")]
 
 
 def parse_overrides(pairs: list[str]) -> dict:
-    """`--set KEY=VALUE` pairs -> typed GenerationSettings fields (preset and seed have their own options)."""
+    """`--set KEY=VALUE` pairs -> typed GenerationSettings fields (preset and seed have their own options);
+    read and type-checked as training's `--set` is. `auto` means the default (None) where one is allowed."""
+    hints = typing.get_type_hints(GenerationSettings)
     values = {}
     for pair in pairs:
-        key, sep, text = pair.partition("=")
-        key, text = key.strip(), text.strip()
-        if not sep or key not in _OVERRIDABLE:
+        key, value = parse_assignment(pair)
+        if key not in _OVERRIDABLE:
             raise UserError(f"--set {pair!r}: expected KEY=VALUE with KEY one of {', '.join(_OVERRIDABLE)}")
-        kind = _OVERRIDABLE[key]
-        try:
-            if kind == "bool":
-                if text.lower() not in _TRUE | _FALSE:
-                    raise ValueError
-                values[key] = text.lower() in _TRUE
-            elif kind == "int | None":
-                values[key] = None if text.lower() in ("none", "auto", "") else int(text)
-            else:
-                values[key] = int(text) if kind == "int" else float(text)
-        except ValueError:
-            raise UserError(f"--set {key}: {text!r} is not a valid {kind}") from None
+        if value == "auto" and type(None) in typing.get_args(hints[key]):
+            value = None
+        values[key] = coerce(value, hints[key], f"--set {key}")
     return values
 
 
@@ -454,6 +436,8 @@ def generate_command(args: argparse.Namespace, workspace: Workspace) -> int:
         print(f"[{progress.fraction:4.0%}] {progress.stage}: {progress.detail}", file=sys.stderr, flush=True)
 
     speech = synth.generate(text=args.text, voice=args.voice, models_dir=models_dir, autoregressive=args.model,
-                            settings=settings, on_progress=show)
+                            settings=settings, on_progress=show, tokenizer=getattr(args, "tokenizer", None))
+    if speech.voice.skipped:  # stdout stays the one path scripts read
+        print(speech.voice.skipped_note(), file=sys.stderr, flush=True)
     print(save_speech(workspace, speech, out=args.out))
     return 0

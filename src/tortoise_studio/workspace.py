@@ -10,6 +10,7 @@ from pathlib import Path
 from .errors import UserError
 
 MAX_NAME_LENGTH = 100
+RUN_CONFIG_FILE = "train.yaml"  # what makes a folder under training/<dataset>/runs/ a run
 # Characters that are legal on Linux but break Windows copies, shells or URLs of the folder.
 _FORBIDDEN_CHARS = set('/\\:*?"<>|')
 
@@ -107,7 +108,7 @@ class Workspace:
     def list_runs(self, dataset: str | None = None) -> list[Path]:
         """Run folders (those holding a train.yaml), newest first."""
         datasets = [dataset] if dataset else _subfolders(self.training)
-        runs = [r for d in datasets for r in (self.training / d / "runs").glob("*/train.yaml")]
+        runs = [r for d in datasets for r in (self.training / d / "runs").glob(f"*/{RUN_CONFIG_FILE}")]
         return [r.parent for r in sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)]
 
     def contains(self, path: str | os.PathLike) -> bool:

@@ -40,7 +40,7 @@ def widget(page, key: str):
 def kind(key: str) -> str:
     if key in cs.TEXT_KEYS:
         return "text"
-    if key == "dataset" or key == "model.source" or key in cs.CHOICES:
+    if key in ("dataset", "model.source", "tokenizer") or key in cs.CHOICES:
         return "dropdown"
     return {bool: "checkbox", int: "int"}.get(cs.HINTS[key], "float")
 

@@ -30,7 +30,7 @@ def test_upload_two_clips_prepare_and_see_the_clip_table(start_ui, page, tmp_pat
     page.locator("#prepare-language textarea, #prepare-language input").first.fill("en")
     page.locator("#prepare-run").click()
     summary = page.locator("#prepare-summary")
-    summary.get_by_text("clips", exact=False).wait_for(timeout=120_000)
+    summary.get_by_text("clips", exact=False).first.wait_for(timeout=120_000)  # the count, then the advice
     page.screenshot(path=str(screenshot_dir / "prepare.png"), full_page=True)
 
     train = (tmp_path / "ws" / "training" / "browser voice" / "train.txt").read_text().splitlines()

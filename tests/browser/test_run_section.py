@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import socket
+import urllib.request
 
 import pytest
 
@@ -64,3 +67,36 @@ def watch_run(server, page, screenshot_dir):
     wait_until(lambda: "stopped" in status_text(page), 30, "the stopped state after reload")
     wait_until(lambda: plot_points(page) >= points, 30, "the same graph after reload")
     page.screenshot(path=str(screenshot_dir / "run-section-after-reload.png"), full_page=True)
+
+
+def test_tensorboard_link_uses_the_page_host_and_the_server_ends_with_the_ui(tmp_path, start_ui, page):
+    from tortoise_studio import process
+    from tortoise_studio.workspace import Workspace
+    ws = Workspace.at(tmp_path / "ws").ensure()
+    run_dir = ws.run_dir("ds", "board")
+    run_dir.mkdir(parents=True)
+    (run_dir / "train.yaml").write_text("dataset: ds\n")
+    with socket.socket() as s:
+        s.bind(("", 0))
+        port = s.getsockname()[1]
+    server = start_ui(ws.root, "--listen", f"0.0.0.0:{port}")  # every interface, as on a remote machine
+    page.goto(f"http://localhost:{port}/")
+    page.get_by_role("tab", name="Train").click()
+    wait_until(lambda: "ds/board" in page.locator("#run-dropdown input").input_value(), 30, "the run to be listed")
+    page.locator("#run-tensorboard").click()
+    link = page.locator("#run-tensorboard-link a")
+    wait_until(lambda: link.count() > 0, 30, "the TensorBoard link")
+    url = link.first.get_attribute("href")
+    assert re.fullmatch(r"http://localhost:\d+/", url), url  # the host the browser used, not 127.0.0.1
+    wait_until(lambda: _answers(url), 60, "TensorBoard to answer at the link")
+    pid = json.loads((run_dir / "tensorboard.pid").read_text())["pid"]
+    server.stop()  # SIGTERM, as a service manager stops it
+    wait_until(lambda: not process.is_alive(pid), 20, "TensorBoard to end with the UI")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False

@@ -3,7 +3,8 @@
 Nothing the user made is lost: voices/ is only read; clips are written to a staging folder, and only
 when at least one clip came out is the previous train.txt / validation.txt / audio/ / dataset.json
 moved into a timestamped backup folder and the new dataset moved into place. A file that cannot be
-used is skipped with its reason; it never stops the rest of the voice.
+used is skipped with its reason; it never stops the rest of the voice. The user's corrections (edited
+texts, dropped clips, split choices) are applied again to every clip that still exists (corrections.py).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from ..errors import UserError
 from ..transcribe import DEFAULT_BACKEND, Transcriber, Transcript, load_transcriber, model_id
 from ..workspace import Workspace
 from .cache import TranscriptCache
+from .corrections import apply_corrections, previous_assignments, record_corrections
 from .files import move_to_backup, write_json
-from .lists import TRAIN_FILE, VALIDATION_FILE, ListEntry, split_entries, validate_fraction, write_list
+from .lists import TRAIN_FILE, VALIDATION_FILE, ListEntry, validate_fraction, write_list
 from .slicing import plan_clips
 
 REPORT_FILE = "dataset.json"
@@ -94,13 +96,15 @@ class PrepareReport:
     validation_clips: int = 0
     total_seconds: float = 0.0
     clip_seconds: dict[str, float] = field(default_factory=dict)
-    # Where each clip was cut from: {"file": <path under the voice folder>, "start": s, "end": s} (before any
-    # trimming); corrections can be keyed by it.
-    clip_sources: dict[str, dict] = field(default_factory=dict)
+    # clip -> {source, start, end, text (as transcribed), split (as assigned)}: what corrections are keyed on
+    clip_spans: dict[str, dict] = field(default_factory=dict)
+    corrections: dict = field(default_factory=dict)  # kept and could-not-place counts (corrections.py)
     flagged: dict[str, str] = field(default_factory=dict)  # clip -> why to listen to it first (edge in speech)
     skipped: list[dict] = field(default_factory=list)
     backup: str | None = None
     transcribed: int = 0  # files Whisper ran on this time (the rest came from whisper.json)
+    language: str | None = None  # the language given, else the one Whisper detected in most files
+    languages: dict[str, int] = field(default_factory=dict)  # files per language Whisper gave or detected
     created: str = ""
 
     @property
@@ -128,10 +132,23 @@ def prepare_dataset(workspace: Workspace, voice: str, options: PrepareOptions = 
     report = PrepareReport(voice, dataset, str(dataset_dir), asdict(options), source_files=len(sources), skipped=skipped)
     cache = TranscriptCache.load(dataset_dir)
     loader = _LazyTranscriber(transcriber, options)
+    corrections = record_corrections(dataset_dir)  # the user's edits so far, saved before anything moves
+    previous = previous_assignments(dataset_dir)
 
     staging = dataset_dir / STAGING_DIR
     shutil.rmtree(staging, ignore_errors=True)  # a staging folder is only ever our own leftover
     staging.mkdir()
+    try:
+        return _prepare_into(staging, sources, voice, voice_dir, dataset_dir, options, cache, loader, report,
+                             corrections, previous, progress)
+    finally:
+        # After success staging has become audio/; after any failure or interruption (Ctrl+C, a cancelled
+        # page) it is a half-made leftover of our own.
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _prepare_into(staging, sources, voice, voice_dir, dataset_dir, options, cache, loader, report, corrections,
+                  previous, progress) -> PrepareReport:
     entries: list[ListEntry] = []
     stems: set[str] = set()
     started = time.monotonic()
@@ -142,31 +159,35 @@ def prepare_dataset(workspace: Workspace, voice: str, options: PrepareOptions = 
         try:
             made = _prepare_file(source, key, options, cache, loader, staging, stems, report)
         except ModelLoadError:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+            raise  # no file can be transcribed: the whole prepare stops
         except UserError as exc:
             report.skipped.append({"file": key, "reason": _reason(exc, source)})
             continue
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         entries.extend(made)
         report.files_used += bool(made)
     if progress:
         progress(PrepareProgress(len(sources), len(sources), "", time.monotonic() - started))
 
     if not entries:
-        shutil.rmtree(staging, ignore_errors=True)
         reasons = "; ".join(f"{s['file']}: {s['reason']}" for s in report.skipped[:5])
         raise UserError(f"voice {voice!r}: no usable clips, the previous dataset is unchanged ({reasons})")
-    train, validation = split_entries(entries, options.validation_fraction, options.seed)
+    applied = apply_corrections(entries, report.clip_spans, corrections, previous, options.validation_fraction,
+                                options.seed)
+    train, validation = applied.train, applied.validation
+    if not train:
+        raise UserError(f"voice {voice!r}: your corrections drop every clip, the previous dataset is unchanged "
+                        f"(see {dataset_dir / 'corrections.json'})")
+    for clip, split in applied.assigned.items():
+        report.clip_spans[clip]["split"] = split
+    report.corrections = applied.summary()
     backup = move_to_backup(dataset_dir, REPLACED_ON_PREPARE)
     staging.rename(dataset_dir / AUDIO_DIR)
     write_list(dataset_dir / TRAIN_FILE, train)
     write_list(dataset_dir / VALIDATION_FILE, validation)
-    report.backup = backup.name if backup else None
-    report.clips, report.train_clips, report.validation_clips = len(entries), len(train), len(validation)
-    report.total_seconds = round(sum(report.clip_seconds.values()), 3)
+    report.backup = str(backup.relative_to(dataset_dir)) if backup else None
+    report.clips, report.train_clips, report.validation_clips = len(train) + len(validation), len(train), len(validation)
+    report.total_seconds = round(sum(report.clip_seconds[e.audio] for e in train + validation), 3)
+    report.language = options.language or max(report.languages, key=report.languages.get, default=None)
     report.created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     write_json(dataset_dir / REPORT_FILE, report.to_json())
     return report
@@ -239,6 +260,8 @@ def _prepare_file(source: Path, key: str, options: PrepareOptions, cache: Transc
         report.transcribed += 1
     if not transcript.text.strip():
         raise UserError(f"{source}: empty transcript (no speech recognised)")
+    if transcript.language:
+        report.languages[transcript.language] = report.languages.get(transcript.language, 0) + 1
     clip_audio = resample(samples, rate, SAMPLE_RATE)
     del samples
     spans, dropped = plan_clips(transcript.segments, clip_audio, SAMPLE_RATE)
@@ -262,7 +285,8 @@ def _prepare_file(source: Path, key: str, options: PrepareOptions, cache: Transc
         write_wav(staging / name, clip, SAMPLE_RATE)
         entries.append(ListEntry(f"{AUDIO_DIR}/{name}", span.text))
         report.clip_seconds[f"{AUDIO_DIR}/{name}"] = round(seconds, 3)
-        report.clip_sources[f"{AUDIO_DIR}/{name}"] = {"file": key, "start": span.start, "end": span.end}
+        report.clip_spans[f"{AUDIO_DIR}/{name}"] = {"source": key, "start": round(span.start, 3),
+                                                   "end": round(span.end, 3), "text": span.text}
         if span.flags:
             report.flagged[f"{AUDIO_DIR}/{name}"] = "; ".join(span.flags)
     if not entries and not dropped:

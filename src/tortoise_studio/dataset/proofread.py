@@ -8,10 +8,11 @@ speech) come first in the table, with the reason, so they are listened to before
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import UserError
+from .corrections import record_corrections
 from .files import copy_to_backup
 from .lists import SPLITS, TRAIN_FILE, VALIDATION_FILE, ListEntry, read_list, write_list
 from .slicing import clean_text
@@ -25,22 +26,32 @@ class ClipRow:
     seconds: float
     text: str
     split: str  # "train" | "validation"
+    as_trained: str = ""  # the text after the tokenizer's normaliser (load_clip_table with a tokenizer)
     flag: str = ""  # why to check this clip first (from dataset.json "flagged"); "" when nothing is wrong
 
 
-def load_clip_table(dataset_dir: Path) -> list[ClipRow]:
-    """Every clip of train.txt then validation.txt, with its duration (from dataset.json, else the wav header);
-    flagged clips first."""
+def load_clip_table(dataset_dir: Path, tokenizer=None) -> list[ClipRow]:
+    """Every clip of train.txt then validation.txt, with its duration (from dataset.json, else the wav header),
+    and with a tokenizer (text.TextTokenizer) the text as it will be trained; flagged clips first."""
     report = _report(dataset_dir)
     durations, flags = dict(report.get("clip_seconds", {})), dict(report.get("flagged", {}))
     rows = []
     for split in SPLITS:
-        for entry in read_list(dataset_dir / LIST_FILES[split]):
+        for entry in read_list(dataset_dir / LIST_FILES[split])[0]:
             seconds = durations.get(entry.audio)
             if seconds is None:
                 seconds = _wav_seconds(dataset_dir / entry.audio)
-            rows.append(ClipRow(entry.audio, seconds, entry.text, split, str(flags.get(entry.audio, ""))))
+            rows.append(ClipRow(entry.audio, seconds, entry.text, split,
+                                as_trained(entry.text, tokenizer) if tokenizer else "",
+                                str(flags.get(entry.audio, ""))))
     return sorted(rows, key=lambda row: not row.flag)  # stable: otherwise the lists' order
+
+
+def as_trained(text: str, tokenizer) -> str:
+    """`text` after the tokenizer's normaliser; a line the trainer will skip says so and names the symbols."""
+    normalised = tokenizer.normalise(text)
+    missing = tokenizer.unknown_symbols(normalised)
+    return f"{normalised}  [skipped: no symbol for {' '.join(missing)}]" if missing else normalised
 
 
 def save_clip_table(dataset_dir: Path, rows: list[ClipRow]) -> Path | None:
@@ -66,13 +77,13 @@ def save_clip_table(dataset_dir: Path, rows: list[ClipRow]) -> Path | None:
     backup = copy_to_backup(dataset_dir, (TRAIN_FILE, VALIDATION_FILE))
     for split, entries in lists.items():
         write_list(dataset_dir / LIST_FILES[split], entries)
+    record_corrections(dataset_dir)  # kept by span, so preparing again keeps them
     return backup
 
 
 def move_clip(dataset_dir: Path, clip: str, split: str) -> Path | None:
     """Move one clip to `split` ("train", "validation" or "drop")."""
-    rows = [ClipRow(r.clip, r.seconds, r.text, split, r.flag) if r.clip == clip else r
-            for r in load_clip_table(dataset_dir)]
+    rows = [replace(r, split=split) if r.clip == clip else r for r in load_clip_table(dataset_dir)]
     if not any(r.clip == clip for r in rows):
         raise UserError(f"clip {clip!r}: not in this dataset")
     return save_clip_table(dataset_dir, rows)

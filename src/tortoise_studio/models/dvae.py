@@ -1,6 +1,6 @@
 """TorToiSe's discrete VAE: turns a normalised mel into one code (of 8192) per 4 mel frames.
 
-The module tree mirrors the published dvae.pth exactly (reference/dvae_state_dict.tsv), so that file loads
+The module tree mirrors the published dvae.pth exactly (tests/data/dvae_state_dict.tsv), so that file loads
 with strict=True. Training only needs `codes()`: the encoder and the nearest-codebook lookup. The decoder
 is here so the published weights load whole.
 """

@@ -19,7 +19,7 @@ HOW_TO_GET = ("get TorToiSe's files with `tortoise-studio download-models DIR`, 
               "or make a tiny test set with `tortoise-studio make-tiny-models DIR`")
 
 # Constructor arguments exactly as tortoise/api.py (tortoise-tts 3.0.0) builds the published models;
-# the DVAE's come from the header of reference/dvae_state_dict.tsv.
+# the DVAE's come from the header of tests/data/dvae_state_dict.tsv.
 PUBLISHED_SIZES: dict[str, dict] = {
     "autoregressive": dict(max_mel_tokens=604, max_text_tokens=402, max_conditioning_inputs=2, layers=30,
                            model_dim=1024, heads=16, number_text_tokens=255, start_text_token=255,

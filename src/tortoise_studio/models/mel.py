@@ -1,4 +1,4 @@
-"""The mel spectrogram TorToiSe's DVAE and conditioning encoder were trained on (DESIGN.md, "Mel")."""
+"""The mel spectrogram TorToiSe's DVAE and conditioning encoder were trained on (docs/design.md, "TorToiSe facts")."""
 
 from __future__ import annotations
 

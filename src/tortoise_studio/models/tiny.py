@@ -8,13 +8,13 @@ the 100-band mel of the diffusion model and vocoder, and the vocoder's hop of 25
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from ..errors import UserError
+from ..fileio import atomic_torch_save, atomic_write_text
 from .files import MODEL_FILES, SIZES_FILE
 
 HEADER = "# Tiny random TorToiSe model set made by `tortoise-studio make-tiny-models`: it speaks noise.\n"
@@ -50,7 +50,7 @@ def make_tiny_models(folder: str | Path) -> Path:
     for index, kind in enumerate(MODEL_FILES):
         state = _random_state(kind, seed=SEED + index)
         _save(state, folder / MODEL_FILES[kind])
-    (folder / SIZES_FILE).write_text(HEADER + yaml.safe_dump(TINY_SIZES, sort_keys=False))
+    atomic_write_text(folder / SIZES_FILE, HEADER + yaml.safe_dump(TINY_SIZES, sort_keys=False))
     return folder
 
 
@@ -109,6 +109,4 @@ def _tiny_dvae(sizes: dict) -> nn.Module:
 
 
 def _save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)  # a half-written file never carries the real name
+    atomic_torch_save(obj, path)  # a half-written file never carries the real name

@@ -3,6 +3,7 @@
 checkpoints/<step>/model.pth   plain UnifiedVoice state dict (TorToiSe loads it with strict=True)
 checkpoints/<step>/state.pth   optimizer, scheduler, scaler, loop position, RNG states, configuration
 checkpoints/<step>/meta.json   step, epoch, losses, time: cheap to list
+checkpoints/<step>/model.json  the tokenizer the weights need (name, sha256; text.binding), also beside an export
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ import torch
 
 from ..checkpoints import META_FILE, MODEL_FILE, STATE_FILE, checkpoints_dir, list_checkpoints, read_checkpoint
 from ..errors import UserError
+from ..fileio import atomic_torch_save, backup_move
 from ..process import is_alive
+from ..text import TokenizerRecord, record_path, write_record
 
 STATE_FORMAT = 1
 
 # Keys that cannot change which batches a step sees or what it computes: changed on resume without --force.
+# ("workers" is a retired key that configurations saved by older versions still hold.)
 SILENT_KEYS = ("max_steps", "workers", "save_every_epochs", "keep_last", "stall_seconds")
 SILENT_PREFIXES = ("validation.",)
 # Changing these is fine as long as the number of micro-batches per step stays the same.
@@ -47,6 +51,8 @@ def trajectory(config: dict, micro_batches: int, data_fingerprint: str) -> dict:
     flat = flatten(config)
     kept = {k: v for k, v in flat.items()
             if k not in SILENT_KEYS and k not in SPLIT_KEYS and not k.startswith(SILENT_PREFIXES)}
+    if kept.get("tokenizer") == "english":
+        del kept["tokenizer"]  # the key is newer than some checkpoints; English is what they trained with
     return {**kept, "micro_batches_per_step": micro_batches, "train_data": data_fingerprint}
 
 
@@ -82,7 +88,7 @@ def restore_rng_states(states: dict) -> None:
 
 
 def save_checkpoint(run_dir: Path, *, step: int, model_state: dict, state: dict, meta: dict,
-                    keep_last: int) -> Path:
+                    keep_last: int, tokenizer: TokenizerRecord | None = None) -> Path:
     """Write checkpoints/<step>/ under a temporary name, rename it, then prune to the newest keep_last."""
     root = checkpoints_dir(run_dir)
     root.mkdir(parents=True, exist_ok=True)
@@ -91,6 +97,8 @@ def save_checkpoint(run_dir: Path, *, step: int, model_state: dict, state: dict,
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     torch.save(model_state, tmp / MODEL_FILE)
+    if tokenizer is not None:
+        write_record(tmp / MODEL_FILE, tokenizer)
     torch.save(state, tmp / STATE_FILE)
     meta = {**meta, "step": step, "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     (tmp / META_FILE).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
@@ -157,13 +165,11 @@ def load_state(folder: Path) -> dict:
     return state
 
 
-def export_model(model_state: dict, target: Path) -> Path:
-    """Write the fine-tune to `target`; an existing file there is first renamed to <name>.bak-<time>."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        os.replace(target, target.with_name(f"{target.name}.bak-{stamp}"))
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    torch.save(model_state, tmp)
-    os.replace(tmp, target)
+def export_model(model_state: dict, target: Path, *, tokenizer: TokenizerRecord | None = None) -> Path:
+    """Write the fine-tune to `target` (and its tokenizer record beside it); existing files there are first
+    moved to backups/<time>/ beside them."""
+    backup_move(target.parent, [target.name, record_path(target).name])
+    atomic_torch_save(model_state, target)
+    if tokenizer is not None:
+        write_record(target, tokenizer)
     return target

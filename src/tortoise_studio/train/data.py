@@ -1,37 +1,22 @@
-"""Training data in memory: the list files (train.txt / validation.txt), tokenised text, and batches.
+"""Training data in memory: tokenised text (by the configured tokenizer of the text package),
+conditioning crops and batches.
 
-A list line is `audio/<file>.wav|<text>`, the path relative to the dataset folder. A line that cannot
-be used is returned as a `Skipped` with its reason, so the trainer reports it once and goes on.
+The list files (train.txt / validation.txt) are read by dataset/lists.py's `read_list`, which returns
+each unusable line as a `Skipped` with its reason, so the trainer reports it once and goes on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import torch
 
 # Two ~2 s conditioning crops: 44000 samples at hop 256 is 172 mel frames (DLAS's conditioning_length).
 CROP_FRAMES = 172
-SAMPLES_PER_CODE = 1024  # one DVAE code per 4 mel frames of hop 256
-
-
-@dataclass(frozen=True)
-class ListEntry:
-    """One usable-looking line: where it came from, the clip, the transcript."""
-
-    where: str  # "train.txt:12"
-    audio: Path
-    text: str
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A line or clip left out, and why (reported once as a "skipped" event)."""
-
-    where: str
-    reason: str
+# DLAS's text limit in tokens (its clip limit is audio.MAX_CLIP_SAMPLES, which prepare's slicing also
+# keeps): longer lines are skipped with their reason.
+MAX_TEXT_TOKENS = 200
 
 
 @dataclass(frozen=True)
@@ -40,19 +25,19 @@ class Sample:
 
     where: str
     tokens: torch.Tensor  # int64 [T], without start/stop tokens (UnifiedVoice adds them)
-    codes: torch.Tensor   # int64 [C]
+    codes: torch.Tensor   # int64 [n_samples // 1024 + 1]: every one is a target
     mel: torch.Tensor     # float32 [80, frames], for conditioning crops
     n_samples: int
 
 
 @dataclass
 class Batch:
-    """A micro-batch cut to its longest clip and longest text."""
+    """A micro-batch padded to the widths of its whole optimizer step (see `step_widths`)."""
 
     cond_mels: torch.Tensor    # [B, 2, 80, CROP_FRAMES]
     text: torch.Tensor         # [B, T] padded with 0 (the stop token)
     text_lengths: torch.Tensor
-    codes: torch.Tensor        # [B, C] padded; UnifiedVoice sets codes past each clip's end to stop
+    codes: torch.Tensor        # [B, C] padded; UnifiedVoice turns codes past each clip's n // 1024 + 1 into stop
     wav_lengths: torch.Tensor
 
     def __len__(self) -> int:
@@ -63,42 +48,7 @@ class Batch:
                        (self.cond_mels, self.text, self.text_lengths, self.codes, self.wav_lengths)))
 
 
-def read_list(path: Path, dataset_dir: Path) -> tuple[list[ListEntry], list[Skipped]]:
-    """Parse a list file; blank lines are ignored, broken ones come back as Skipped."""
-    entries, skipped = [], []
-    root = dataset_dir.resolve()
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        where = f"{path.name}:{number}"
-        if not line.strip():
-            continue
-        audio, sep, text = line.partition("|")
-        text = text.strip()
-        if not sep:
-            skipped.append(Skipped(where, "no '|' between the audio path and the text"))
-        elif not audio.strip():
-            skipped.append(Skipped(where, "empty audio path"))
-        elif not text:
-            skipped.append(Skipped(where, f"{audio.strip()}: empty text"))
-        elif not (root / audio.strip()).resolve().is_relative_to(root):
-            skipped.append(Skipped(where, f"{audio.strip()}: path leads outside the dataset folder"))
-        else:
-            entries.append(ListEntry(where, root / audio.strip(), text))
-    return entries, skipped
-
-
-class TextTokenizer:
-    """TorToiSe's BPE tokenizer (the packaged tokenizer.json), loaded once."""
-
-    def __init__(self):
-        from tortoise.utils.tokenizer import VoiceBpeTokenizer
-        self._bpe = VoiceBpeTokenizer()
-
-    def encode(self, text: str) -> torch.Tensor:
-        return torch.tensor(self._bpe.encode(text), dtype=torch.long)
-
-
-def _pad_stack(rows: Sequence[torch.Tensor], value: int) -> torch.Tensor:
-    width = max(len(r) for r in rows)
+def _pad_stack(rows: Sequence[torch.Tensor], value: int, width: int) -> torch.Tensor:
     out = torch.full((len(rows), width), value, dtype=torch.long)
     for i, row in enumerate(rows):
         out[i, :len(row)] = row
@@ -118,12 +68,25 @@ def conditioning(mel: torch.Tensor, starts: tuple[int, int], silence: torch.Tens
     return torch.stack(crops)
 
 
-def collate(samples: Sequence[Sample], crops: Sequence[tuple[int, int]], silence: torch.Tensor) -> Batch:
-    """Stack samples into a batch padded only to its own longest text and clip."""
+def step_widths(samples: Sequence[Sample]) -> tuple[int, int]:
+    """(text width, code width) of an optimizer step: its longest text and its longest clip's codes.
+
+    Every micro-batch of the step is padded to these widths, so a clip gets the same inputs, the same
+    targets and the same number of scored positions whichever micro-batch (or process) computes it:
+    the step's loss is then the same for any gradient_accumulation and any number of processes.
+    """
+    return max(len(s.tokens) for s in samples), max(s.codes.numel() for s in samples)
+
+
+def collate(samples: Sequence[Sample], crops: Sequence[tuple[int, int]], silence: torch.Tensor,
+            widths: tuple[int, int]) -> Batch:
+    """Stack samples into a batch padded to `widths` (text, codes); codes past a clip's own are never
+    targets: UnifiedVoice replaces them with the stop token from the clip's wav length."""
+    text_width, code_width = widths
     return Batch(
         cond_mels=torch.stack([conditioning(s.mel, c, silence) for s, c in zip(samples, crops)]),
-        text=_pad_stack([s.tokens for s in samples], 0),
+        text=_pad_stack([s.tokens for s in samples], 0, text_width),
         text_lengths=torch.tensor([len(s.tokens) for s in samples], dtype=torch.long),
-        codes=_pad_stack([s.codes for s in samples], 0),
+        codes=_pad_stack([s.codes for s in samples], 0, code_width),
         wav_lengths=torch.tensor([s.n_samples for s in samples], dtype=torch.long),
     )

@@ -1,19 +1,20 @@
 """Processes: rank and world size from torchrun's environment, and the few collectives the loop needs.
 
 With one process (no torchrun) every collective is a no-op, so the same loop runs either way.
-Gradients are averaged by hand (bucketed all_reduce) instead of wrapping the model in DDP: the
-model's state dict keeps its plain keys, and accumulation over micro-batches needs no no_sync().
+Gradients are averaged by torch's DistributedDataParallel (see recipe.py), which overlaps the
+all-reduce with the backward pass; the few collectives here are for losses, stops and barriers.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
-from typing import Iterable
+from pathlib import Path
 
 import torch
 
-BUCKET_ELEMENTS = 32 * 1024 * 1024  # all_reduce gradients in buckets of this many values
+from ..errors import UserError
 
 
 @dataclass(frozen=True)
@@ -48,29 +49,54 @@ class Dist:
         if self.active:
             torch.distributed.barrier()
 
-    def sum_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
-        """Sum every parameter's .grad over ranks, in flat buckets (a few large messages, not hundreds)."""
-        if not self.active:
-            return
-        grads = [p.grad for p in parameters if p.grad is not None]
-        bucket: list[torch.Tensor] = []
-        size = 0
-        for grad in grads:
-            bucket.append(grad)
-            size += grad.numel()
-            if size >= BUCKET_ELEMENTS:
-                self._reduce_bucket(bucket)
-                bucket, size = [], 0
-        if bucket:
-            self._reduce_bucket(bucket)
 
-    def _reduce_bucket(self, bucket: list[torch.Tensor]) -> None:
-        flat = torch.cat([g.reshape(-1) for g in bucket])
-        torch.distributed.all_reduce(flat, op=torch.distributed.ReduceOp.SUM)
-        offset = 0
-        for grad in bucket:
-            grad.copy_(flat[offset:offset + grad.numel()].view_as(grad))
-            offset += grad.numel()
+    def agree(self, ok: bool, device: torch.device) -> bool:
+        """True on every rank only when `ok` is true on every rank."""
+        return not self.any(not ok, device)
+
+
+def parallel(module: torch.nn.Module, dist: Dist, device: torch.device, *,
+             static_graph: bool = False) -> torch.nn.Module:
+    """`module` wrapped in DistributedDataParallel when several processes train; itself otherwise.
+
+    DDP averages gradients over processes (the caller scales each process's loss by the process count
+    so that the result is a sum). `static_graph` is needed with reentrant gradient checkpointing, which
+    runs parts of the graph twice.
+    """
+    if not dist.active:
+        return module
+    from torch.nn.parallel import DistributedDataParallel
+    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None,
+                                   static_graph=static_graph, gradient_as_bucket_view=True,
+                                   broadcast_buffers=False)  # constant buffers (attention masks)
+
+
+def check_shared_folder(dist: Dist, folder: Path, device: torch.device) -> None:
+    """Fail on every rank, before training, when a process cannot see what rank 0 writes in `folder`.
+
+    Several machines need the run folder shared between them: rank 0 alone writes checkpoints and
+    metrics, and a resume on another machine reads them back.
+    """
+    if not dist.active:
+        return
+    marker = folder / ".shared-folder-check"
+    token = [secrets.token_hex(8) if dist.is_main else None]
+    if dist.is_main:
+        marker.write_text(token[0])
+    torch.distributed.broadcast_object_list(token, src=0)
+    try:
+        seen = marker.read_text() == token[0]
+    except OSError:
+        seen = False
+    everyone = dist.agree(seen, device)
+    dist.barrier()
+    if dist.is_main:
+        marker.unlink(missing_ok=True)
+    if not everyone:
+        where = "this machine" if not seen else "another machine of this run"
+        raise UserError(f"{folder}: {where} cannot see the run folder as node 0 writes it; with nodes > 1 the "
+                        f"run folder must be one folder shared between the machines (e.g. a network mount at "
+                        f"the same path)")
 
 
 def from_environment() -> Dist:

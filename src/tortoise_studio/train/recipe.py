@@ -1,11 +1,15 @@
 """The training recipe: setup, the loop, checkpoints, cleanup (one class, as torchtune's recipes).
 
 A step's result depends only on the configuration and the step number: the global batch comes from
-the epoch's seeded order, its M micro-batches (M fixed by the config) are spread over however many
-processes run, every micro-batch reseeds dropout from (seed, step, micro-batch), and gradients and
-logged losses are means over all M micro-batches. So a resumed run, or one on a different number of
-processes, continues the same trajectory.
+the epoch's seeded order and is split into micro-batches that are spread over however many processes
+run. Every micro-batch is padded to the step's longest text and clip, so each clip has the same inputs
+and targets wherever it is computed, and each micro-batch's loss (a mean over its positions, as
+UnifiedVoice computes it) is weighted by its share of the step's clips: the step's loss is TorToiSe's
+mean over every position of the global batch, for any gradient_accumulation and any process count.
+Dropout is reseeded from (seed, step, micro-batch). So a resumed run continues the same trajectory, and
+with dropout off a run on 1 or 2 processes, or with accumulation 1 or 2, is the same run.
 """
+
 
 from __future__ import annotations
 
@@ -23,9 +27,13 @@ import torch
 from .. import config as configuration
 from ..errors import UserError
 from ..metrics import METRICS_FILE
+from ..models.files import MODEL_FILES
 from . import batching, checkpointing, distributed
 from .cache import FeatureCache, FeatureEncoder
-from .data import CROP_FRAMES, SAMPLES_PER_CODE, Sample, Skipped, TextTokenizer, collate, read_list
+from ..audio import MAX_CLIP_SAMPLES
+from ..dataset.lists import Skipped, read_list
+from ..text import UnknownSymbols, load_tokenizer
+from .data import CROP_FRAMES, MAX_TEXT_TOKENS, Sample, collate, step_widths
 from .optim import build_optimizer
 from .reporting import TENSORBOARD_DIR, TRAIN_LOG, Report
 
@@ -54,38 +62,36 @@ class Trainer:
         checkpoint = checkpointing.resolve_resume(self.run_dir, self.resume)
         if checkpoint is None and self.dist.is_main:
             self._archive_previous_history()
-        cfg = configuration.apply_overrides(configuration.load_config(self.config_path), self.overrides)
-        self.workspace = configuration.workspace_for_config(self.config_path)
-        problems = configuration.validate_config(cfg, self.workspace)
-        errors = configuration.errors_of(problems)
-        if errors:
-            raise UserError("; ".join(p.message for p in errors))
-        for warning in problems:
+        # parsed and validated once here; from now on the trainer trusts it
+        resolved = configuration.resolve_config(self.config_path, self.overrides)
+        for warning in resolved.warnings:
             self.report.log(f"warning: {warning.message}")
-        self.cfg = cfg
+        self.cfg = cfg = resolved.cfg
+        self.workspace = resolved.workspace
         self.micro_count = cfg.batch_size // configuration.micro_batch_size(cfg)
         if self.micro_count % self.dist.world:
             raise UserError(f"gpus: {self.dist.world} processes cannot share {self.micro_count} micro-batches per step "
                             f"(gradient_accumulation x gpus x nodes); the number of processes must divide it")
         self.device = self._device()
         distributed.start(self.dist, self.device)
-        self.dataset_dir = self.workspace.dataset_dir(cfg.dataset)
-        self.models_dir, weights = configuration.resolve_paths(cfg, self.workspace)
+        distributed.check_shared_folder(self.dist, self.run_dir, self.device)
+        self.dataset_dir, self.models_dir, weights = resolved.dataset_dir, resolved.models_dir, resolved.weights
         self._load_data()
         config_dict = configuration.config_to_dict(cfg)
         self.trajectory = checkpointing.trajectory(config_dict, self.micro_count, self.data_fingerprint)
         state = self._check_resume(checkpoint) if checkpoint else None
-        self.model = self._build_model(checkpoint / "model.pth" if checkpoint else weights)
+        self.model = self._build_model(checkpoint / checkpointing.MODEL_FILE if checkpoint else weights)
+        self.forward_module = TrainingForward(self.model)
+        self.forward = distributed.parallel(self.forward_module, self.dist, self.device,
+                                            static_graph=cfg.model.gradient_checkpointing)
         self._build_optimization()
         if state is not None:
             self._restore(state)
         self.resumed_from = checkpoint
 
     def _device(self) -> torch.device:
-        wanted = self.cfg.device
-        if wanted == "cuda" and not torch.cuda.is_available():
-            raise UserError("device: 'cuda' requested, but PyTorch sees no CUDA device here; use device: cpu or auto")
-        if wanted == "cpu" or not torch.cuda.is_available():
+        from ..devices import resolve_device
+        if resolve_device(self.cfg.device) == "cpu":
             if self.cfg.precision == "fp16":
                 raise UserError("precision: 'fp16' needs a CUDA device and this run is on the CPU; use fp32 (or bf16)")
             return torch.device("cpu")
@@ -94,25 +100,26 @@ class Trainer:
 
     def _load_data(self) -> None:
         """Parse the lists, compute or load every clip's features, and report what had to be skipped."""
-        self.tokenizer = TextTokenizer()
-        cache = FeatureCache(self.dataset_dir / "cache", self.models_dir / "dvae.pth")
+        self.tokenizer = load_tokenizer(self.workspace, self.cfg.tokenizer)
+        self.report.log(f"text: tokenizer {self.tokenizer.record.describe()}")
+        cache = FeatureCache(self.dataset_dir / "cache", self.models_dir / MODEL_FILES["dvae"])
         encoder = {}
 
         def encoder_factory():  # the DVAE is only loaded when some clip is not cached yet
             if "dvae" not in encoder:
-                encoder["dvae"] = FeatureEncoder(self.models_dir, self.device)
+                encoder["dvae"] = FeatureEncoder.from_models(self.models_dir, self.device)
             return encoder["dvae"]
 
         lists = {}
         for name in ("train", "validation"):
             path = self.dataset_dir / f"{name}.txt"
-            lists[name] = read_list(path, self.dataset_dir) if path.is_file() else ([], [])
+            lists[name] = read_list(path)
         # Each rank fills the cache for its share first; then every rank loads all (hits) after a barrier.
         if self.dist.active:
             everything = lists["train"][0] + lists["validation"][0]
             for entry in everything[self.dist.rank::self.dist.world]:
                 with contextlib.suppress(UserError):
-                    cache.get(entry.audio, encoder_factory)
+                    cache.get(self.dataset_dir / entry.audio, encoder_factory)
             self.dist.barrier()
         started = time.monotonic()
         self.train_samples, train_sha, skipped = self._samples(lists["train"], cache, encoder_factory)
@@ -136,31 +143,39 @@ class Trainer:
         skipped = list(skipped)
         samples, fingerprint = [], hashlib.sha256()
         max_codes, max_text = self._model_limits()
+        max_seconds = min(MAX_CLIP_SAMPLES, (max_codes - 1) * 1024 + 1023) / 22050
         for entry in entries:
             try:
-                features = cache.get(entry.audio, encoder_factory)
+                features = cache.get(self.dataset_dir / entry.audio, encoder_factory)
             except UserError as exc:
                 skipped.append(Skipped(entry.where, str(exc)))
                 continue
-            tokens = self.tokenizer.encode(entry.text)
-            if features.codes.numel() < 1:
-                skipped.append(Skipped(entry.where, f"{entry.audio.name}: shorter than one DVAE code (1024 samples)"))
-            elif features.codes.numel() > max_codes:
-                skipped.append(Skipped(entry.where, f"{entry.audio.name}: {features.n_samples / 22050:.1f} s is longer "
-                                                    f"than the model's {max_codes * SAMPLES_PER_CODE / 22050:.1f} s"))
+            try:  # a line with symbols the tokenizer lacks is skipped, as DLAS did: [UNK] targets teach nothing
+                tokens = torch.tensor(self.tokenizer.encode_for_training(entry.text), dtype=torch.long)
+            except UnknownSymbols as exc:
+                skipped.append(Skipped(entry.where, str(exc)))
+                continue
+            name = Path(entry.audio).name
+            if features.n_samples < 1024:
+                skipped.append(Skipped(entry.where, f"{name}: shorter than one DVAE code (1024 samples)"))
+            elif features.n_samples > MAX_CLIP_SAMPLES or features.codes.numel() > max_codes:
+                skipped.append(Skipped(entry.where, f"{name}: {features.n_samples / 22050:.2f} s is longer "
+                                                    f"than the {max_seconds:.2f} s a training clip may last"))
             elif len(tokens) == 0 or len(tokens) > max_text:
                 skipped.append(Skipped(entry.where, f"text of {len(tokens)} tokens; the model takes 1 to {max_text}"))
             else:
                 samples.append(Sample(entry.where, tokens, features.codes, features.mel, features.n_samples))
-                fingerprint.update(f"{entry.audio.name}|{entry.text}|{features.n_samples}\n".encode())
+                fingerprint.update(f"{Path(entry.audio).name}|{entry.text}|{features.n_samples}\n".encode())
                 fingerprint.update(features.codes.numpy().tobytes())
         return samples, fingerprint.hexdigest()[:16], skipped
 
     def _model_limits(self) -> tuple[int, int]:
+        """(most codes, most text tokens) a clip may have: DLAS's limits, or the model's if smaller."""
         from ..models.files import model_sizes
         sizes = model_sizes(self.models_dir)["autoregressive"]
         # UnifiedVoice adds start and stop tokens to each sequence, and pads the codes by one more.
-        return int(sizes.get("max_mel_tokens", 250)) - 2, int(sizes.get("max_text_tokens", 120)) - 2
+        return (int(sizes.get("max_mel_tokens", 250)) - 2,
+                min(MAX_TEXT_TOKENS, int(sizes.get("max_text_tokens", 120)) - 2))
 
     def _silence_mel(self) -> torch.Tensor:
         """The normalised mel column of digital silence: what TorToiSe's zero-padded short references give."""
@@ -318,22 +333,27 @@ class Trainer:
     def _step(self, batch: list[int], epoch: int) -> tuple[dict, float, float | None]:
         cfg = self.cfg
         parts = batching.micro_batches(batch, self.micro_count)
+        widths = step_widths([self.train_samples[i] for i in batch])
         self.optimizer.zero_grad(set_to_none=True)
         totals = torch.zeros(2, dtype=torch.float64, device=self.device)
-        for k in batching.rank_share(len(parts), self.dist.rank, self.dist.world):
+        mine = batching.rank_share(len(parts), self.dist.rank, self.dist.world)
+        for k in mine:
             # Dropout masks of micro-batch k of this step are the same whoever computes it, whenever.
             torch.manual_seed(batching.derive_seed(cfg.seed, "dropout", self.step, k))
             samples = [self.train_samples[i] for i in parts[k]]
             crops = [batching.crop_starts(s.mel.shape[1], CROP_FRAMES, seed=cfg.seed, epoch=epoch, index=i)
                      for s, i in zip(samples, parts[k])]
-            loss_text, loss_mel = self._forward(collate(samples, crops, self.silence).to(self.device))
-            loss = cfg.text_lr_weight * loss_text + cfg.mel_lr_weight * loss_mel
-            scaled = loss / self.micro_count
-            (self.scaler.scale(scaled) if self.scaler else scaled).backward()
-            totals += torch.stack([loss_text.detach(), loss_mel.detach()]).double()
-        self.dist.sum_gradients(self.params)
+            # DDP all-reduces (averages over processes) on the last backward of the step only.
+            sync = k == mine[-1] or not self.dist.active
+            with contextlib.nullcontext() if sync else self.forward.no_sync():
+                loss_text, loss_mel = self._forward(collate(samples, crops, self.silence, widths).to(self.device))
+                share = len(samples) / len(batch)  # every clip of the step has the same number of positions
+                loss = (cfg.text_lr_weight * loss_text + cfg.mel_lr_weight * loss_mel) * share
+                scaled = loss * self.dist.world  # undo DDP's average over processes: the step's loss is a sum
+                (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+            totals += torch.stack([loss_text.detach(), loss_mel.detach()]).double() * share
         self.dist.sum_(totals)
-        text, mel = (totals / self.micro_count).tolist()
+        text, mel = totals.tolist()
         if not (math.isfinite(text) and math.isfinite(mel)):
             raise FloatingPointError(f"the loss became {text if not math.isfinite(text) else mel} at step "
                                      f"{self.step + 1}; training diverged (lower learning_rate, or use fp32/bf16)")
@@ -350,10 +370,10 @@ class Trainer:
         self._last_losses = self._losses(text, mel)
         return self._last_losses, lr, grad_norm if math.isfinite(grad_norm) else None
 
-    def _forward(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def _forward(self, batch, module: torch.nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         with self.autocast():
-            latent = self.model.get_conditioning(batch.cond_mels)
-            loss_text, loss_mel, _ = self.model(latent, batch.text, batch.text_lengths, batch.codes, batch.wav_lengths)
+            loss_text, loss_mel = (module or self.forward)(batch.cond_mels, batch.text, batch.text_lengths,
+                                                           batch.codes, batch.wav_lengths)
         return loss_text.float(), loss_mel.float()
 
     def _losses(self, text: float, mel: float) -> dict:
@@ -367,12 +387,15 @@ class Trainer:
         size = max(1, configuration.micro_batch_size(self.cfg))
         order = sorted(range(len(self.val_samples)), key=lambda i: -self.val_samples[i].codes.numel())
         chunks = [order[i:i + size] for i in range(0, len(order), size)]
+        widths = step_widths(self.val_samples)  # one width for all: the same losses for any chunking
         totals = torch.zeros(3, dtype=torch.float64, device=self.device)
         for k in batching.rank_share(len(chunks), self.dist.rank, self.dist.world):
             samples = [self.val_samples[i] for i in chunks[k]]
             crops = [batching.crop_starts(s.mel.shape[1], CROP_FRAMES, seed=self.cfg.seed, epoch="val", index=i)
                      for s, i in zip(samples, chunks[k])]
-            loss_text, loss_mel = self._forward(collate(samples, crops, self.silence).to(self.device))
+            # The unwrapped module: ranks may validate different numbers of chunks, and DDP is for training steps.
+            loss_text, loss_mel = self._forward(collate(samples, crops, self.silence, widths).to(self.device),
+                                                self.forward_module)
             totals += torch.tensor([loss_text.item() * len(samples), loss_mel.item() * len(samples), len(samples)],
                                    dtype=torch.float64, device=self.device)
         self.dist.sum_(totals)
@@ -399,7 +422,7 @@ class Trainer:
             folder = checkpointing.save_checkpoint(
                 self.run_dir, step=self.step, model_state=self.model_state(), state=state,
                 meta={"epoch": self.epoch, "losses": losses, "steps_total": self.steps_total},
-                keep_last=self.cfg.keep_last)
+                keep_last=self.cfg.keep_last, tokenizer=self.tokenizer.record)
             self.report.event("checkpoint", step=self.step, epoch=self.epoch, path=str(folder))
             self.report.log(f"saved checkpoint {folder}")
         self.dist.barrier()
@@ -412,7 +435,7 @@ class Trainer:
         if not self.dist.is_main:
             return None
         target = self.workspace.finetunes / f"{self.cfg.dataset}-{self.run_dir.name}.pth"
-        return checkpointing.export_model(self.model_state(), target)
+        return checkpointing.export_model(self.model_state(), target, tokenizer=self.tokenizer.record)
 
     # ------------------------------------------------------------------ stalls, stops, cleanup
 
@@ -446,6 +469,24 @@ class Trainer:
             self._watchdog.join(timeout=10)
         self.report.close()
         distributed.stop()
+
+
+class TrainingForward(torch.nn.Module):
+    """Conditioning and UnifiedVoice's forward pass as one module call, which is what DDP wraps: every
+    parameter that gets a gradient is then used inside its forward.
+
+    clip_inputs=False: the batch comes padded to its step's widths, and UnifiedVoice's own clipping would
+    cut the longest clip's last target (position n // 1024) that it keeps for every other clip.
+    """
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, cond_mels, text, text_lengths, codes, wav_lengths) -> tuple[torch.Tensor, torch.Tensor]:
+        latent = self.model.get_conditioning(cond_mels)
+        loss_text, loss_mel, _ = self.model(latent, text, text_lengths, codes, wav_lengths, clip_inputs=False)
+        return loss_text, loss_mel
 
 
 def describe_error(exc: BaseException) -> str:

@@ -48,6 +48,12 @@ def load_transcriber(backend: str = DEFAULT_BACKEND, model: str = "base", *, dev
 
 
 def not_available_message(backend: str, model: str, exc: BaseException) -> str:
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return (f"model: {backend} model {model!r} is not cached here and could not be downloaded ({first[:200]}); "
-            f"pass a local model path instead (a {'CTranslate2 folder' if backend == 'faster-whisper' else '.pt checkpoint'})")
+    """A whole message for a named model that is neither on this machine nor downloadable: what happened, and
+    the two ways out. The upstream text is not quoted: it is long and was cut mid-sentence."""
+    local = "a CTranslate2 Whisper folder (holding model.bin)" if backend == "faster-whisper" \
+        else "an openai-whisper .pt checkpoint"
+    return (f"model: the {backend} model {model!r} is not on this machine and could not be downloaded "
+            f"({type(exc).__name__}: no internet connection, or the download failed). "
+            f"Either connect to the internet and press Download in the Settings tab, or set the Whisper model "
+            f"(Settings, or the Prepare options) to a local path: {local}. "
+            f"`./start.sh --demo` installs Whisper base for offline use in models/whisper-base.")

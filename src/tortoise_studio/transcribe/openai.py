@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..devices import resolve_device
 from ..errors import UserError
 from .base import Segment, Transcript, Word
 from .loading import model_id, not_available_message
@@ -24,8 +25,7 @@ class OpenAIWhisperTranscriber:
         import torch
         import whisper
 
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(device)
         path = Path(model).expanduser()
         if path.is_dir():
             raise UserError(f"model: {path}: openai-whisper needs a .pt checkpoint file, not a folder")

@@ -1,4 +1,4 @@
-"""Builds the Gradio app: a title, the demo banner, then one tab per module that has landed."""
+"""Builds the Gradio app: a title, the demo banner, then one tab per step."""
 
 from __future__ import annotations
 
@@ -19,15 +19,6 @@ TABS = [
 ]
 
 
-def _tab_module(name: str):
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:  # the tab has not landed yet; any other missing import is a real error
-            return None
-        raise
-
-
 def demo_banner(ctx: AppContext) -> str:
     """The notice above every tab, shown while the models folder in Settings is a tiny random set."""
     try:
@@ -44,9 +35,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         banner = gr.Markdown(demo_banner(ctx), elem_id="demo-banner")
         parts = {}
         for title, module_name in TABS:
-            module = _tab_module(module_name)
-            if module is None:
-                continue
+            module = importlib.import_module(module_name)
             with gr.Tab(title, elem_id=f"tab-{title.lower()}"):
                 parts[title] = module.build(ctx) or {}
         _follow_settings(ctx, app, banner, parts)
@@ -69,6 +58,19 @@ def _follow_settings(ctx: AppContext, app: gr.Blocks, banner: gr.Markdown, parts
     app.load(refresh, None, outputs, show_progress="hidden")
     for event in parts.get("Settings", {}).get("settings_changed", []):
         event.then(refresh, None, outputs, show_progress="hidden")
+    prepare = parts.get("Prepare", {})
+    if "backend" in prepare and "model" in prepare:  # the Whisper choice saved in Settings reaches Prepare
+        for event in parts.get("Settings", {}).get("settings_changed", []):
+            event.then(lambda: _settings_whisper(ctx), None, [prepare["backend"], prepare["model"]],
+                       show_progress="hidden")
+
+
+def _settings_whisper(ctx: AppContext):
+    try:
+        settings = ctx.settings()
+    except UserError:  # an unreadable settings.json: leave the fields as they are
+        return gr.update(), gr.update()
+    return settings.whisper_backend, settings.whisper_model
 
 
 def _settings_models_dir(ctx: AppContext):

@@ -15,6 +15,8 @@ import pandas as pd
 import yaml
 
 from .. import config as C
+from ..dataset.advice import dataset_advice
+from ..checkpoints import list_finetunes, list_run_checkpoints
 from ..errors import UserError
 from ..workspace import safe_name
 from ..schedule import learning_rates, milestone_steps, steps_per_epoch, total_steps
@@ -22,12 +24,12 @@ from .context import AppContext
 
 GROUPS = [
     ("Dataset and model", ["dataset", "model.source", "model.models_dir", "model.dropout",
-                           "model.gradient_checkpointing"]),
+                           "model.gradient_checkpointing", "tokenizer"]),
     ("Schedule", ["epochs", "max_steps", "batch_size", "gradient_accumulation", "learning_rate", "text_lr_weight",
                   "mel_lr_weight", "scheduler.type", "scheduler.milestones", "scheduler.gamma", "scheduler.restarts",
                   "scheduler.eta_min", "warmup_steps"]),
     ("Optimizer", ["optimizer.type", "optimizer.betas", "optimizer.weight_decay", "grad_clip"]),
-    ("Hardware, checkpoints and validation", ["device", "precision", "gpus", "nodes", "workers", "seed",
+    ("Hardware, checkpoints and validation", ["device", "precision", "gpus", "nodes", "seed",
                                               "save_every_epochs", "keep_last", "validation.enabled",
                                               "validation.every_epochs", "stall_seconds"]),
 ]
@@ -43,6 +45,7 @@ INFO = {
     "model.source": "base = TorToiSe's autoregressive.pth; or a fine-tune / checkpoint",
     "model.models_dir": "TorToiSe's weights, relative to the workspace",
     "model.dropout": "empty = TorToiSe's own",
+    "tokenizer": "english = TorToiSe's; another language: one trained in Prepare > Tokenizer",
     "max_steps": "optional: stop there with a checkpoint (empty = run all epochs)",
     "batch_size": "global batch per optimizer step",
     "gradient_accumulation": "micro-batches per step on each GPU",
@@ -111,18 +114,15 @@ def config_from_form(values: list[Any]) -> C.TrainingConfig:
 # ---------------------------------------------------------------- choices
 
 def source_choices(ctx: AppContext, dataset: str | None) -> list[str]:
-    """base, every fine-tune, then the dataset's checkpoints (latest step first)."""
+    """base, every fine-tune, then the dataset's complete checkpoints (latest step first)."""
     root = ctx.workspace.root
-    choices = ["base"] + [str(p.relative_to(root)) for p in sorted(ctx.workspace.finetunes.glob("*.pth"))]
+    models = list_finetunes(ctx.workspace)
     if dataset:
         try:
-            runs = ctx.workspace.dataset_dir(dataset) / "runs"
-        except UserError:
-            return choices
-        checkpoints = [p for p in runs.glob("*/checkpoints/*/model.pth")]
-        checkpoints.sort(key=lambda p: (int(p.parent.name) if p.parent.name.isdigit() else -1), reverse=True)
-        choices += [str(p.relative_to(root)) for p in checkpoints]
-    return choices
+            models += list_run_checkpoints(ctx.workspace, ctx.workspace.dataset_dir(dataset).name)
+        except UserError:  # a dataset name that cannot be a folder: the dataset field says so
+            pass
+    return ["base"] + [str(path.relative_to(root)) for _, path in models]
 
 
 def saved_configs(ctx: AppContext) -> list[str]:
@@ -149,6 +149,8 @@ def schedule_preview(ctx: AppContext, run: str, values: list[Any]) -> tuple[pd.D
              + (" (batch_size is more than the training clips: no full batch; Validate offers a fix)"
                 if n_train and per_epoch == 0 else ""),
              f"Run folder: `{folder}`" if folder else "Run folder: choose a dataset"]
+    if n_train:  # how much speech, against what a fine-tune needs; far too little is a warning
+        lines.insert(0, dataset_advice(ctx.workspace.dataset_dir(cfg.dataset)).message)
     if steps == 0 or cfg.learning_rate <= 0:
         return empty, "\n\n".join(lines)
     try:
@@ -252,6 +254,11 @@ def load_handler(ctx: AppContext, relative: str | None) -> tuple[list[Any], str,
 
 # ---------------------------------------------------------------- widgets
 
+def _tokenizer_choices(ctx: AppContext) -> list[str]:
+    from ..text import list_tokenizers
+    return list_tokenizers(ctx.workspace)
+
+
 def _widget(ctx: AppContext, key: str, value: Any):
     common = dict(label=label(key), value=value, elem_id=elem_id(key), info=INFO.get(key))
     hint = HINTS[key]
@@ -261,6 +268,8 @@ def _widget(ctx: AppContext, key: str, value: Any):
                            **{**common, "value": value if value in datasets else (datasets[0] if datasets else None)})
     if key == "model.source":
         return gr.Dropdown(choices=source_choices(ctx, None), allow_custom_value=True, **common)
+    if key == "tokenizer":
+        return gr.Dropdown(choices=_tokenizer_choices(ctx), allow_custom_value=True, **common)
     if key in CHOICES:
         return gr.Dropdown(choices=list(CHOICES[key]), allow_custom_value=True, **common)
     if key in TEXT_KEYS:
@@ -347,6 +356,7 @@ def build(ctx: AppContext) -> dict:
     refresh.click(on_refresh, widgets["dataset"], [widgets["dataset"], load_path, widgets["model.source"]])
     widgets["dataset"].focus(lambda: gr.update(choices=ctx.workspace.list_datasets()), None, widgets["dataset"])
     load_path.focus(lambda: gr.update(choices=saved_configs(ctx)), None, load_path)
+    widgets["tokenizer"].focus(lambda: gr.update(choices=_tokenizer_choices(ctx)), None, widgets["tokenizer"])
     widgets["dataset"].change(lambda d: gr.update(choices=source_choices(ctx, d)), widgets["dataset"],
                               widgets["model.source"])
     return {"saved_path": saved_path, "run": run, "widgets": widgets, "message": message, "plot": plot,

@@ -14,6 +14,7 @@ from ..workspace import Workspace
 @dataclass
 class AppContext:
     workspace: Workspace
+    host: str = "127.0.0.1"  # the address the UI listens on; its TensorBoard servers listen there too
     _services: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -25,7 +26,7 @@ class AppContext:
         return self.settings().models_path(self.workspace)
 
     def service(self, name: str, factory: Callable[[], Any]) -> Any:
-        """A long-lived object (a loaded TTS model, the run manager), created once on first use."""
+        """A long-lived object (a loaded TTS model, the run service), created once on first use."""
         with self._lock:
             if name not in self._services:
                 self._services[name] = factory()

@@ -71,8 +71,20 @@ def generate_handler(ctx: AppContext, text: str, voice: str, model: str, setting
                                        autoregressive=model or None, settings=settings,
                                        device=ctx.settings().device, on_progress=on_progress)
     path = save_speech(ctx.workspace, speech, label=label)
+    note = speech.voice.skipped_note()
     return (f"Saved {path.relative_to(ctx.workspace.root)}: {speech.duration:.2f} s of audio in "
-            f"{speech.compute_seconds:.1f} s ({_model_label(ctx, model or '')}, seed {speech.settings.seed})"), str(path)
+            f"{speech.compute_seconds:.1f} s ({_model_label(ctx, model or '')}, tokenizer {speech.tokenizer['name']}, "
+            f"seed {speech.settings.seed})" + (f"\n\n{note}" if note else "")), str(path)
+
+
+def tokenizer_note(ctx: AppContext, model: str | None) -> str:
+    """Which tokenizer generation will use for the chosen model (its own, recorded at training), or why it cannot."""
+    from ..text import tokenizer_for_model
+    try:
+        tokenizer = tokenizer_for_model(ctx.workspace, model or None)
+    except UserError as exc:
+        return f"**Tokenizer:** {exc}"
+    return f"Tokenizer: **{tokenizer.name}** ({tokenizer.language}, normaliser `{tokenizer.normalise.name}`), the model's own"
 
 
 def _error_message(exc: BaseException) -> str:
@@ -100,6 +112,7 @@ def build(ctx: AppContext) -> dict:
         model = gr.Dropdown(label="Autoregressive model", choices=autoregressive_choices(ws), value="",
                             elem_id="gen-model", info="base, a fine-tune in models/finetunes, or a run's checkpoint")
         refresh = gr.Button("Refresh lists", elem_id="gen-refresh", scale=0)
+    tokenizer = gr.Markdown(tokenizer_note(ctx, ""), elem_id="gen-tokenizer")
     defaults = GenerationSettings.from_preset(DEFAULT_PRESET)
     with gr.Row():
         preset = gr.Dropdown(label="Preset", choices=list(PRESETS), value=DEFAULT_PRESET, elem_id="gen-preset")
@@ -198,6 +211,7 @@ def build(ctx: AppContext) -> dict:
     preset.change(preset_values, preset, [candidates, diffusion_iterations, cond_free])
     results.change(on_select_result, results, [result_audio, result_info])
     refresh.click(on_refresh, None, [voice, model, model_a, model_b, results])
+    model.change(lambda m: tokenizer_note(ctx, m), model, tokenizer)
     return {"text": text, "voice": voice, "model": model, "form": form, "generate": generate, "cancel": cancel,
             "message": message, "output": output, "results": results, "result_audio": result_audio,
             "model_a": model_a, "model_b": model_b, "compare": compare, "audio_a": audio_a, "audio_b": audio_b}

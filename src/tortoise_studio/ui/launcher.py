@@ -48,7 +48,11 @@ def ui_command(args: argparse.Namespace, workspace: Workspace) -> int:
     workspace.ensure()
     from .app import build_app
     from .context import AppContext
-    ctx = AppContext(workspace)
+    ctx = AppContext(workspace, host=host)
+    # a SIGTERM or SIGHUP ends the UI like Ctrl-C does: through its exit handlers, which stop the
+    # TensorBoard servers it started
+    from ..tensorboards import exit_on_signals
+    exit_on_signals()
     if getattr(args, "demo", False):
         from ..demo import set_up_demo
         print(set_up_demo(workspace), flush=True)

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import gradio as gr
 import pandas as pd
 
 from ..dataset import (ClipRow, PrepareOptions, PrepareReport, load_clip_table, prepare_all_voices,
                        prepare_dataset, save_clip_table)
+from ..dataset.advice import speech_advice
+from ..dataset.corrections import unsaved_changes
 from ..dataset.uploads import add_recordings
 from ..errors import UserError
+from ..settings import Settings, remember_whisper, whisper_model_location
 from ..transcribe import BACKENDS
+from ..text import tokenizer_for_dataset
+from . import tokenizer_section
 from .context import AppContext
 
-CLIP_COLUMNS = ["clip", "seconds", "text", "split", "flag"]  # flagged clips come first
+CLIP_COLUMNS = ["clip", "seconds", "text", "split", "as trained", "flag"]  # flagged clips come first
 SKIPPED_COLUMNS = ["file", "clip", "reason"]
 HISTOGRAM_BINS = list(range(0, 13))  # whole seconds, 0 to 12 (clips are at most 11.6 s)
 
@@ -29,12 +35,10 @@ def add_files_handler(ctx: AppContext, files: list[str] | None, new_voice: str, 
     try:
         if not target:
             raise UserError("voice: type a new voice name or choose a voice to add the files to")
-        copied = add_recordings(ctx.workspace, target, list(files or []))
+        added = add_recordings(ctx.workspace, target, list(files or []))
     except UserError as exc:
         return f"**Not added:** {exc}", gr.update()
-    names = ", ".join(p.name for p in copied)
-    return (f"Added {len(copied)} file(s) to voice **{target}**: {names}",
-            gr.update(choices=voice_choices(ctx), value=target))
+    return added.describe(target), gr.update(choices=voice_choices(ctx), value=target)
 
 
 def options_from(backend: str, model: str, language: str, fraction: float | None, seed: float | None, trim: bool,
@@ -52,24 +56,53 @@ def options_from(backend: str, model: str, language: str, fraction: float | None
 
 
 def prepare_handler(ctx: AppContext, voice: str | None, backend: str, model: str, language: str, fraction: float,
-                    seed: float, trim: bool, redo: bool, progress=None):
-    """Prepare one voice; returns (status, summary, histogram, skipped, clip table). Errors go to the status."""
+                    seed: float, trim: bool, redo: bool, progress=None, table: pd.DataFrame | None = None):
+    """Prepare one voice; returns (status, summary, histogram, skipped, clip table). Errors go to the status.
+
+    `table` is the clip table as shown: edits in it that were not saved stop the prepare (nothing typed is
+    lost without the user's choice: save them, or reload the table to let them go)."""
     try:
         if not voice:
             raise UserError("voice: choose a voice to prepare")
-        options = options_from(backend, model, language, fraction, seed, trim, redo)
+        options = _options(ctx, backend, model, language, fraction, seed, trim, redo)
+        if table is not None and voice in ctx.workspace.list_datasets():
+            unsaved = unsaved_changes(ctx.workspace.dataset_dir(voice), rows_from(table))
+            if unsaved:
+                raise UserError(f"clips: {unsaved} edited row(s) in the clip table are not saved; press "
+                                f"Save corrections first (or choose the voice again to discard them)")
         report = prepare_dataset(ctx.workspace, voice, options, progress=_progress_adapter(progress))
     except UserError as exc:
         return (f"**Prepare failed:** {exc}",) + _empty_results()
     except Exception as exc:  # noqa: BLE001 - anything unexpected must still reach the page
         return (f"**Prepare failed:** {type(exc).__name__}: {exc}",) + _empty_results()
-    return (f"Prepared **{voice}** into `{report.dataset_dir}`.",) + report_views(ctx, report)
+    status = " ".join(filter(None, [f"Prepared **{voice}** into `{report.dataset_dir}`.", corrections_note(report)]))
+    return (status,) + report_views(ctx, report)
+
+
+def corrections_note(report: PrepareReport) -> str:
+    """How many of the user's corrections preparing again kept, and how many it could not place."""
+    kept, unplaced = report.corrections.get("kept", 0), len(report.corrections.get("unplaced", []))
+    if not kept and not unplaced:
+        return ""
+    note = f"Kept {kept} of your corrections"
+    if unplaced:
+        note += (f"; **{unplaced} could not be placed** (their clips no longer exist); they stay in "
+                 f"`{report.corrections.get('file', 'corrections.json')}`")
+    return note + "."
+
+
+def _options(ctx: AppContext, backend, model, language, fraction, seed, trim, redo) -> PrepareOptions:
+    """The form's options with the Whisper model as the transcriber loads it; the backend and model are
+    remembered in Settings, so a typed path is what the next page load shows."""
+    options = options_from(backend, model, language, fraction, seed, trim, redo)
+    remember_whisper(ctx.workspace, options.backend, options.model)
+    return replace(options, model=whisper_model_location(ctx.workspace, options.model))
 
 
 def prepare_all_handler(ctx: AppContext, backend: str, model: str, language: str, fraction: float, seed: float,
                         trim: bool, redo: bool, progress=None):
     try:
-        options = options_from(backend, model, language, fraction, seed, trim, redo)
+        options = _options(ctx, backend, model, language, fraction, seed, trim, redo)
         results = prepare_all_voices(ctx.workspace, options, progress=_progress_adapter(progress))
     except UserError as exc:
         return (f"**Prepare all failed:** {exc}",) + _empty_results()
@@ -90,7 +123,8 @@ def report_views(ctx: AppContext, report: PrepareReport):
                f"{len(report.skipped)} skipped."
                + (f" **{len(report.flagged)} flagged** (an edge inside speech): they come first in the table."
                   if report.flagged else "")
-               + (f" Previous dataset kept in `{report.backup}/`." if report.backup else ""))
+               + (f" Previous dataset kept in `{report.backup}/`." if report.backup else "")
+               + "\n\n" + speech_advice(report.total_seconds, report.clips).message)
     skipped = pd.DataFrame([[s.get("file", ""), s.get("clip", ""), s.get("reason", "")] for s in report.skipped],
                            columns=SKIPPED_COLUMNS)
     return summary, duration_histogram(list(report.clip_seconds.values())), skipped, clip_table(ctx, report.dataset)
@@ -105,8 +139,10 @@ def duration_histogram(seconds: list[float]) -> pd.DataFrame:
 def clip_table(ctx: AppContext, dataset: str | None) -> pd.DataFrame:
     if not dataset:
         return pd.DataFrame(columns=CLIP_COLUMNS)
-    rows = load_clip_table(ctx.workspace.dataset_dir(dataset))
-    return pd.DataFrame([[r.clip, r.seconds, r.text, r.split, r.flag] for r in rows], columns=CLIP_COLUMNS)
+    # "as trained": through the tokenizer trained on this dataset, else TorToiSe's English one
+    rows = load_clip_table(ctx.workspace.dataset_dir(dataset), tokenizer_for_dataset(ctx.workspace, dataset))
+    return pd.DataFrame([[r.clip, r.seconds, r.text, r.split, r.as_trained, r.flag] for r in rows],
+                        columns=CLIP_COLUMNS)
 
 
 def load_table_handler(ctx: AppContext, voice: str | None):
@@ -121,13 +157,17 @@ def save_table_handler(ctx: AppContext, voice: str | None, table: pd.DataFrame):
     try:
         if not voice:
             raise UserError("voice: choose the voice whose clips to save")
-        rows = [ClipRow(str(r["clip"]), float(r["seconds"] or 0), str(r["text"]), str(r["split"]).strip().lower())
-                for _, r in table.iterrows() if str(r["clip"]).strip()]
+        rows = rows_from(table)
         backup = save_clip_table(ctx.workspace.dataset_dir(voice), rows)
     except UserError as exc:
         return f"**Not saved:** {exc}", gr.update()
-    kept = f" (previous lists kept in `{backup.name}/`)" if backup else ""
+    kept = f" (previous lists kept in `{backup.parent.name}/{backup.name}/`)" if backup else ""
     return f"Saved the clip list{kept}.", clip_table(ctx, voice)
+
+
+def rows_from(table: pd.DataFrame) -> list[ClipRow]:
+    return [ClipRow(str(r["clip"]), float(r["seconds"] or 0), str(r["text"]), str(r["split"]).strip().lower())
+            for _, r in table.iterrows() if str(r["clip"]).strip()]
 
 
 def select_clip_handler(ctx: AppContext, voice: str | None, table: pd.DataFrame, evt: gr.SelectData):
@@ -151,15 +191,21 @@ def _progress_adapter(progress):
     return report
 
 
+def _whisper_setting(ctx: AppContext) -> Settings:
+    try:
+        return ctx.settings()
+    except UserError:  # an unreadable settings.json: the Settings tab says so
+        return Settings()
+
+
 def _empty_results():
     return "", duration_histogram([]), pd.DataFrame(columns=SKIPPED_COLUMNS), gr.update()
 
 
 def build(ctx: AppContext) -> dict:
-    settings = ctx.settings()
     voices = voice_choices(ctx)
     gr.Markdown("Add recordings to a voice, then **Prepare** transcribes them with Whisper and slices them into "
-                "training clips. Files under `voices/` are never changed.")
+                "training clips. Prepare never changes the files under `voices/`.")
     with gr.Row():
         voice = gr.Dropdown(label="Voice", choices=voices, value=voices[0] if voices else None,
                             elem_id="prepare-voice", scale=3)
@@ -172,10 +218,12 @@ def build(ctx: AppContext) -> dict:
         add = gr.Button("Add to voice", elem_id="prepare-add")
     with gr.Accordion("Options", open=False):
         with gr.Row():
-            backend = gr.Dropdown(label="Whisper backend", choices=list(BACKENDS), value=settings.whisper_backend,
-                                  elem_id="prepare-backend")
-            model = gr.Textbox(label="Whisper model (name or local path)", value=settings.whisper_model,
-                               elem_id="prepare-model")
+            # callables: read from Settings on every page load (Prepare remembers what it last used there)
+            backend = gr.Dropdown(label="Whisper backend", choices=list(BACKENDS),
+                                  value=lambda: _whisper_setting(ctx).whisper_backend, elem_id="prepare-backend")
+            model = gr.Textbox(label="Whisper model (name or local path)",
+                               value=lambda: _whisper_setting(ctx).whisper_model, elem_id="prepare-model",
+                               info="kept in Settings; a relative path is taken from the workspace folder")
             language = gr.Textbox(label="Language (auto or a code such as en)", value="auto",
                                   elem_id="prepare-language")
         with gr.Row():
@@ -196,20 +244,24 @@ def build(ctx: AppContext) -> dict:
         skipped = gr.Dataframe(pd.DataFrame(columns=SKIPPED_COLUMNS), label="Skipped", interactive=False,
                                wrap=True, elem_id="prepare-skipped")
     gr.Markdown("**Clips**: edit a text, or set split to `train`, `validation` or `drop`, then save. "
-                "Click a row to listen. Clips with a **flag** (an edge inside speech) come first: check them.")
+                "Click a row to listen. *As trained* is the text after the tokenizer's normaliser (the tokenizer "
+                "trained on this dataset, else TorToiSe's English one). Clips with a **flag** (an edge inside "
+                "speech) come first: check them.")
     clips = gr.Dataframe(clip_table(ctx, voices[0]) if voices and voices[0] in ctx.workspace.list_datasets()
                          else pd.DataFrame(columns=CLIP_COLUMNS), label="Clips", interactive=True, wrap=True,
-                         datatype=["str", "number", "str", "str", "str"], elem_id="prepare-clips")
+                         datatype=["str", "number", "str", "str", "str", "str"], elem_id="prepare-clips")
     with gr.Row():
         player = gr.Audio(label="Selected clip", type="filepath", interactive=False, elem_id="prepare-player")
         save = gr.Button("Save corrections", elem_id="prepare-save")
     save_status = gr.Markdown(elem_id="prepare-save-status")
+    with gr.Accordion("Tokenizer (another language)", open=False, elem_id="tokenizer-section"):
+        tokenizer = tokenizer_section.build(ctx)
 
     option_inputs = [backend, model, language, fraction, seed, trim, redo]
     results = [status, summary, histogram, skipped, clips]
 
-    def on_prepare(v, b, m, lang, f, s, t, r, progress=gr.Progress()):
-        return prepare_handler(ctx, v, b, m, lang, f, s, t, r, progress=progress)
+    def on_prepare(v, b, m, lang, f, s, t, r, table, progress=gr.Progress()):
+        return prepare_handler(ctx, v, b, m, lang, f, s, t, r, progress=progress, table=table)
 
     def on_prepare_all(b, m, lang, f, s, t, r, progress=gr.Progress()):
         return prepare_all_handler(ctx, b, m, lang, f, s, t, r, progress=progress)
@@ -218,11 +270,19 @@ def build(ctx: AppContext) -> dict:
         return select_clip_handler(ctx, v, table, evt)
 
     refresh.click(lambda v: gr.update(choices=voice_choices(ctx), value=v), voice, voice)
+    # what the user types is kept in Settings at once, so a reload shows it again
+    def remember(b, m):
+        if b and (m or "").strip():
+            remember_whisper(ctx.workspace, b, m.strip())
+
+    model.blur(remember, [backend, model], None)
+    backend.input(remember, [backend, model], None)
     add.click(lambda f, n, v: add_files_handler(ctx, f, n, v), [upload, new_voice, voice], [status, voice])
     voice.change(lambda v: load_table_handler(ctx, v), voice, [clips, save_status])
-    run.click(on_prepare, [voice, *option_inputs], results)
+    run.click(on_prepare, [voice, *option_inputs, clips], results)
     run_all.click(on_prepare_all, option_inputs, results)
     clips.select(on_select, [voice, clips], player)
     save.click(lambda v, t: save_table_handler(ctx, v, t), [voice, clips], [save_status, clips])
-    return {"voice": voice, "upload": upload, "new_voice": new_voice, "model": model, "run": run,
-            "status": status, "summary": summary, "clips": clips, "player": player, "save": save}
+    return {"voice": voice, "upload": upload, "new_voice": new_voice, "backend": backend, "model": model, "run": run,
+            "status": status, "summary": summary, "clips": clips, "player": player, "save": save,
+            "tokenizer": tokenizer}

@@ -9,23 +9,19 @@ tick parses only the rows appended since the last one (a MetricsReader per run, 
 from __future__ import annotations
 
 import math
-import os
-import socket
-import subprocess
-import sys
-import threading
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 import gradio as gr
 import pandas as pd
 
-from .. import launch
-from ..checkpoints import list_checkpoints
+from ..checkpoints import checkpoints_dir, list_checkpoints
 from ..errors import UserError
-from ..metrics import MetricsReader, downsample, ema_smooth, overfitting_warning
-from ..runs import CONFIG_FILE, RunStatus, log_tail, run_status
-from ..workspace import Workspace
+from ..launch import RunService
+from ..metrics_reader import MetricsReader
+from ..metrics_series import downsample, ema_smooth, overfitting_warning
+from ..runs import CONFIG_FILE, RunStatus, log_tail
 from .context import AppContext
 
 TICK_SECONDS = 2.0
@@ -39,56 +35,9 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 BANNER_STATES = {"failed": "Training failed", "crashed": "Training crashed", "stalled": "Training stalled"}
 
 
-class RunWatch:
-    """The long-lived side of the section: one MetricsReader per run and the TensorBoard servers started."""
-
-    def __init__(self, workspace: Workspace):
-        self.workspace = workspace
-        self._readers: dict[Path, MetricsReader] = {}
-        self._tensorboards: dict[Path, tuple[subprocess.Popen, str]] = {}
-        self._lock = threading.Lock()
-
-    def reader(self, run_dir: str | os.PathLike) -> MetricsReader:
-        run_dir = Path(run_dir).resolve()
-        with self._lock:
-            reader = self._readers.setdefault(run_dir, MetricsReader(run_dir))
-        reader.refresh()
-        return reader
-
-    def status(self, run_dir: str | os.PathLike) -> tuple[RunStatus, MetricsReader]:
-        reader = self.reader(run_dir)
-        return run_status(Path(run_dir).resolve(), reader=reader), reader
-
-    def tensorboard(self, run_dir: str | os.PathLike) -> str:
-        """Start TensorBoard on the run's event files once (loopback only) and return its address."""
-        run_dir = Path(run_dir).resolve()
-        with self._lock:
-            known = self._tensorboards.get(run_dir)
-            if known and known[0].poll() is None:
-                return known[1]
-            port = _free_port()
-            log = open(run_dir / "tensorboard.log", "ab")
-            argv = [sys.executable, "-m", "tensorboard.main", "--logdir", str(run_dir / "tensorboard"),
-                    "--host", "127.0.0.1", "--port", str(port)]
-            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            url = f"http://127.0.0.1:{port}/"
-            self._tensorboards[run_dir] = (process, url)
-            return url
-
-    def close(self) -> None:
-        for process, _ in self._tensorboards.values():
-            if process.poll() is None:
-                process.terminate()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def watch(ctx: AppContext) -> RunWatch:
-    return ctx.service("run_watch", lambda: RunWatch(ctx.workspace))
+def runs(ctx: AppContext) -> RunService:
+    """The run service of this UI process (the command line uses the same one)."""
+    return ctx.service("runs", lambda: RunService(ctx.workspace, host=ctx.host))
 
 
 # ---- plain handlers: values in, values (or gr.update) out -------------------------------------------
@@ -98,7 +47,7 @@ def run_choices(ctx: AppContext) -> list[tuple[str, str]]:
     choices = []
     for run_dir in ctx.workspace.list_runs():
         try:
-            status, _ = watch(ctx).status(run_dir)
+            status = runs(ctx).status(run_dir)
         except UserError:
             continue
         choices.append((f"{status.label} — {status.state}", str(run_dir.resolve())))
@@ -259,7 +208,7 @@ def compare_frame(ctx: AppContext, run_dirs: list[str], smoothing: float = 0.0) 
     """The mel loss of several runs on one plot: a train and a val series per run."""
     parts = []
     for run_dir in run_dirs or []:
-        reader = watch(ctx).reader(run_dir)
+        reader = runs(ctx).reader(run_dir)
         frame = series_frame(reader.train, reader.val, ["loss_mel_ce"], smoothing=smoothing)
         name = Path(run_dir).name
         parts.append(frame.assign(series=frame["series"].str.replace("mel", name, regex=False)))
@@ -287,7 +236,8 @@ def view(ctx: AppContext, run_dir: str | None, smoothing: float, xmin, xmax, ymi
     except UserError as exc:  # draw with automatic ranges and say which field is wrong
         x_lim = y_lim = None
         axis_error = f"**Axis range not applied**: {exc}"
-    status, reader = watch(ctx).status(run_dir)
+    reader = runs(ctx).reader(run_dir)
+    status = runs(ctx).status(run_dir)
     losses, total, lr = plots(reader, smoothing, x_lim, y_lim)
     warning = overfitting_warning(reader.train, reader.val) or ""
     return dict(status=status_line(status), banner=banner(status), warning=f"⚠ {warning}" if warning else "",
@@ -306,8 +256,16 @@ def run_dropdown_update(ctx: AppContext, run_dir: str | None, listed_state: str 
     return gr.update(choices=run_choices(ctx), value=run_dir), state
 
 
+def _page_host(request: gr.Request | None) -> str | None:
+    """The host name in the address the browser used for this page (no port), if it sent one."""
+    host = request.headers.get("host") if request is not None else None
+    if not host:
+        return None
+    return urlsplit(f"//{host}").hostname
+
+
 def _checkpoint_signature(run_dir: str) -> tuple:
-    folder = Path(run_dir) / "checkpoints"
+    folder = checkpoints_dir(run_dir)
     return tuple(sorted(p.name for p in folder.iterdir())) if folder.is_dir() else ()
 
 
@@ -319,7 +277,7 @@ def start_handler(ctx: AppContext, run_dir: str | None, checkpoint: str | None =
     if resume and not checkpoint:
         return "Pick a checkpoint to resume from (the run has none yet?)."
     try:
-        status = launch.start_run(Path(run_dir) / CONFIG_FILE, resume=checkpoint if resume else "latest")
+        status = runs(ctx).start(Path(run_dir) / CONFIG_FILE, resume=checkpoint if resume else "latest")
     except UserError as exc:
         return f"**Not started**: {exc}"
     where = f" from {Path(checkpoint).name}" if resume else ""
@@ -330,16 +288,20 @@ def stop_handler(ctx: AppContext, run_dir: str | None) -> str:
     if not run_dir:
         return "Pick a run first."
     try:
-        status = launch.stop_run(run_dir, wait=False)
+        status = runs(ctx).stop(run_dir, wait=False)
     except UserError as exc:
         return f"**Not stopped**: {exc}"
     return f"{status.label}: {status.message or status.state}"
 
 
-def tensorboard_handler(ctx: AppContext, run_dir: str | None) -> str:
+def tensorboard_handler(ctx: AppContext, run_dir: str | None, page_host: str | None = None) -> str:
+    """Start (once) the run's TensorBoard; the link uses the host name the page was opened by."""
     if not run_dir:
         return "Pick a run first."
-    url = watch(ctx).tensorboard(run_dir)
+    try:
+        url = runs(ctx).tensorboard(run_dir, page_host)
+    except UserError as exc:
+        return f"**TensorBoard not started**: {exc}"
     return f"TensorBoard for {Path(run_dir).name}: [{url}]({url}) (starts in a few seconds)"
 
 
@@ -445,7 +407,10 @@ def build(ctx: AppContext) -> dict:
     resume.click(lambda r, c: start_handler(ctx, r, c, resume=True), [run, checkpoint], message).then(
         after_action, action_inputs, action_outputs)
     stop.click(lambda r: stop_handler(ctx, r), run, message).then(after_action, action_inputs, action_outputs)
-    tensorboard.click(lambda r: tensorboard_handler(ctx, r), run, tensorboard_link)
+    def on_tensorboard(run_dir, request: gr.Request):
+        return tensorboard_handler(ctx, run_dir, _page_host(request))
+
+    tensorboard.click(on_tensorboard, run, tensorboard_link)
     gr.on([compare.change, smoothing.release], lambda runs, s: gr.update(value=compare_frame(ctx, runs, s)),
           [compare, smoothing], compare_plot)
     return {"run_dropdown": run, "checkpoint": checkpoint, "train": train, "stop": stop, "resume": resume,

@@ -1,4 +1,5 @@
-"""Settings tab: the models folder, the device, whether every model file loads, and the offline demo."""
+"""Settings tab: the models folder, the device, the Whisper model, whether every model file loads, the offline
+demo, and the files section (rename, delete, trash)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pandas as pd
 
 from ..demo import set_up_demo
 from ..errors import UserError
-from ..settings import DEVICES, Settings, save_settings
+from ..settings import DEVICES, WHISPER_BACKENDS, Settings, save_settings
+from . import files_section
 from .context import AppContext
 
 TABLE_COLUMNS = ["file", "status", "detail"]
@@ -28,14 +30,29 @@ def current_settings(ctx: AppContext) -> Settings:
         return Settings()
 
 
-def save_handler(ctx: AppContext, models_dir: str, device: str):
+def save_handler(ctx: AppContext, models_dir: str, device: str, whisper_backend: str | None = None,
+                 whisper_model: str | None = None):
     settings = current_settings(ctx)
     settings.models_dir, settings.device = (models_dir or "").strip(), device
+    if whisper_backend is not None:
+        settings.whisper_backend = whisper_backend
+    if whisper_model is not None:
+        settings.whisper_model = whisper_model.strip()
     try:
         path = save_settings(ctx.workspace, settings)
     except UserError as exc:
         return f"**Not saved:** {exc}", gr.update()
     return f"Saved to {path}", models_table(ctx)
+
+
+def download_whisper_handler(ctx: AppContext, backend: str, model: str) -> str:
+    """Download a named Whisper model into this machine's cache (needs the internet); a message either way."""
+    from ..transcribe.download import download_whisper_model
+    try:
+        where = download_whisper_model(backend, model)
+    except UserError as exc:
+        return f"**Not downloaded:** {exc}"
+    return f"Downloaded {backend} model **{model.strip()}** (in `{where}`); Prepare can now use it offline."
 
 
 def check_handler(ctx: AppContext):
@@ -63,6 +80,14 @@ def build(ctx: AppContext) -> dict:
         device = gr.Dropdown(label="Device", choices=list(DEVICES), value=lambda: current_settings(ctx).device,
                              elem_id="settings-device")
     with gr.Row():
+        whisper_backend = gr.Dropdown(label="Whisper backend", choices=list(WHISPER_BACKENDS),
+                                      value=lambda: current_settings(ctx).whisper_backend,
+                                      elem_id="settings-whisper-backend")
+        whisper_model = gr.Textbox(label="Whisper model (a name such as base, or a local path)",
+                                   value=lambda: current_settings(ctx).whisper_model, elem_id="settings-whisper-model",
+                                   info="Prepare uses it; a relative path is taken from the workspace folder")
+        download = gr.Button("Download", elem_id="settings-whisper-download", scale=0)
+    with gr.Row():
         save = gr.Button("Save Settings", variant="primary", elem_id="settings-save")
         check = gr.Button("Check Models", elem_id="settings-check")
     message = gr.Markdown(elem_id="settings-message")
@@ -73,8 +98,13 @@ def build(ctx: AppContext) -> dict:
                     "with recordings shipped in the tortoise-tts package: every step works offline on a CPU, "
                     "but the voice it makes is noise.")
         demo = gr.Button("Set up demo", elem_id="settings-demo")
-    saved = save.click(lambda d, dev: save_handler(ctx, d, dev), [models_dir, device], [message, table])
+    files_section.build(ctx)
+    saved = save.click(lambda d, dev, wb, wm: save_handler(ctx, d, dev, wb, wm),
+                       [models_dir, device, whisper_backend, whisper_model], [message, table])
+    download.click(lambda b, m: download_whisper_handler(ctx, b, m), [whisper_backend, whisper_model], message)
     check.click(lambda: check_handler(ctx), None, [message, table])
     demo_done = demo.click(lambda: demo_handler(ctx), None, [message, models_dir, table])
-    return {"models_dir": models_dir, "device": device, "table": table, "check": check, "demo": demo,
+    demo_done.then(lambda: current_settings(ctx).whisper_model, None, whisper_model)
+    return {"models_dir": models_dir, "device": device, "whisper_backend": whisper_backend,
+            "whisper_model": whisper_model, "download": download, "table": table, "check": check, "demo": demo,
             "message": message, "settings_changed": [saved, demo_done]}

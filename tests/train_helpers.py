@@ -1,7 +1,4 @@
-"""Shared set-up for the trainer tests: a workspace with a dataset of real clips and a tiny-model run.
-
-(Named test_train_* so it sits with the tests it serves; it holds no tests itself.)
-"""
+"""Shared set-up for the trainer tests: a workspace with a dataset of real clips and a tiny-model run."""
 
 from __future__ import annotations
 
