@@ -177,7 +177,7 @@ def prepare(workspace, voice: str, transcriber) -> tuple[list[dict], dict]:
     rtf = (time.perf_counter() - started) / audio_seconds
     cpu_rtf = (time.process_time() - cpu_started) / audio_seconds  # all threads: unaffected by other jobs' load
     dataset = workspace.dataset_dir(voice)
-    entries = read_list(dataset / "train.txt") + read_list(dataset / "validation.txt")
+    entries = read_list(dataset / "train.txt")[0] + read_list(dataset / "validation.txt")[0]
     entries.sort(key=lambda e: e.audio)  # <stem>_<nnnn>.wav: the order they were cut in
     clips = [{"samples": soundfile.read(str(dataset / e.audio), dtype="float32")[0], "text": e.text} for e in entries]
     return clips, {"prepare_real_time_factor": round(rtf, 4), "prepare_cpu_seconds_per_audio_second": round(cpu_rtf, 4),
