@@ -164,4 +164,4 @@ def test_prepare_flags_a_recording_cut_inside_speech_and_lists_it_first(workspac
     assert [bool(r.flag) for r in rows] == sorted((bool(r.flag) for r in rows), reverse=True)
     assert rows[0].clip in flagged and rows[0].flag == flagged[rows[0].clip]
     table = clip_table(AppContext(workspace), "mixed")
-    assert list(table.columns)[-1] == "flag" and table.iloc[0]["flag"] == rows[0].flag
+    assert table.iloc[0]["flag"] == rows[0].flag and table.iloc[0]["clip"] == rows[0].clip

@@ -20,7 +20,7 @@ from ..text import tokenizer_for_dataset
 from . import tokenizer_section
 from .context import AppContext
 
-CLIP_COLUMNS = ["clip", "seconds", "text", "split", "as trained", "flag"]  # flagged clips come first
+CLIP_COLUMNS = ["clip", "seconds", "text", "split", "flag", "as trained"]  # flagged clips come first
 SKIPPED_COLUMNS = ["file", "clip", "reason"]
 HISTOGRAM_BINS = list(range(0, 13))  # whole seconds, 0 to 12 (clips are at most 11.6 s)
 
@@ -141,7 +141,7 @@ def clip_table(ctx: AppContext, dataset: str | None) -> pd.DataFrame:
         return pd.DataFrame(columns=CLIP_COLUMNS)
     # "as trained": through the tokenizer trained on this dataset, else TorToiSe's English one
     rows = load_clip_table(ctx.workspace.dataset_dir(dataset), tokenizer_for_dataset(ctx.workspace, dataset))
-    return pd.DataFrame([[r.clip, r.seconds, r.text, r.split, r.as_trained, r.flag] for r in rows],
+    return pd.DataFrame([[r.clip, r.seconds, r.text, r.split, r.flag, r.as_trained] for r in rows],
                         columns=CLIP_COLUMNS)
 
 
