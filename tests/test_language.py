@@ -120,7 +120,7 @@ def test_prepare_keeps_the_language_whisper_detected(workspace, whisper_base, wh
 
 
 def test_trainer_skips_a_line_with_symbols_the_tokenizer_lacks_and_names_them(workspace, tortoise_voices, tiny_models):
-    from test_train_support import make_dataset, make_run, rows
+    from train_helpers import make_dataset, make_run, rows
     from tortoise_studio.text import train_tokenizer
     from tortoise_studio.train import run
 

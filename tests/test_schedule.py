@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tortoise_studio.config import SchedulerConfig, TrainingConfig
-from tortoise_studio.schedule import (build_scheduler, learning_rates, lr_multiplier, milestone_epochs,
+from tortoise_studio.config.schedule import (build_scheduler, learning_rates, lr_multiplier, milestone_epochs,
                                       milestone_steps, steps_per_epoch, total_steps)
 
 

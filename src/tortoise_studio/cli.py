@@ -17,7 +17,7 @@ from .workspace import Workspace
 # command -> (module, function) that carries it out
 HANDLERS = {
     "prepare": ("tortoise_studio.dataset.command", "prepare_command"),
-    "config": ("tortoise_studio.config_command", "config_command"),
+    "config": ("tortoise_studio.config.command", "config_command"),
     "train": ("tortoise_studio.launch", "train_command"),
     "status": ("tortoise_studio.launch", "status_command"),
     "stop": ("tortoise_studio.launch", "stop_command"),

@@ -224,7 +224,7 @@ class Trainer:
         cfg = self.cfg
         self.optimizer = build_optimizer(self.model, kind=cfg.optimizer.type, learning_rate=cfg.learning_rate,
                                          betas=cfg.optimizer.betas, weight_decay=cfg.optimizer.weight_decay)
-        from ..schedule import build_scheduler
+        from ..config.schedule import build_scheduler
         self.scheduler = build_scheduler(self.optimizer, cfg, self.steps_per_epoch)
         use_scaler = cfg.precision == "fp16" and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None

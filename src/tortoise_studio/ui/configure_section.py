@@ -19,7 +19,7 @@ from ..dataset.advice import dataset_advice
 from ..checkpoints import list_finetunes, list_run_checkpoints
 from ..errors import UserError
 from ..workspace import safe_name
-from ..schedule import learning_rates, milestone_steps, steps_per_epoch, total_steps
+from ..config.schedule import learning_rates, milestone_steps, steps_per_epoch, total_steps
 from .context import AppContext
 
 GROUPS = [

@@ -16,7 +16,7 @@ import math
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from .config import TrainingConfig
+    from .schema import TrainingConfig
 
 # Default multistep milestones, as fractions of the epochs: decay late, after most of the run,
 # unlike the predecessor's fixed [2, 4, 9, ...] epochs that reached 1/8 of the lr by epoch 10.

@@ -6,10 +6,12 @@ import argparse
 import dataclasses
 import sys
 
-from .config import (CONFIG_FILENAME, TrainingConfig, apply_overrides, check_config, default_run_name,
-                     read_config_file, save_config)
-from .settings import load_settings
-from .workspace import Workspace, safe_name
+from ..settings import load_settings
+from ..workspace import Workspace, safe_name
+from .files import CONFIG_FILENAME, read_config_file, save_config
+from .resolve import apply_overrides
+from .schema import TrainingConfig, default_run_name
+from .validation import check_config
 
 
 def config_command(args: argparse.Namespace, workspace: Workspace) -> int:

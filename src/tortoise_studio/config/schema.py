@@ -1,0 +1,154 @@
+"""The training configuration's schema: frozen dataclasses, the allowed values, dict in and out.
+
+One set of dataclasses is the single source of truth for the Configure form, `tortoise-studio config
+--set` and train.yaml. Keys are docs/design.md's "Training configuration keys".
+
+Batch semantics: `batch_size` is the GLOBAL batch per optimizer step. Each step is split into
+`gradient_accumulation x gpus x nodes` micro-batches (`gpus` is per node), so batch_size must divide
+evenly; `micro_batch_size(cfg)` is what one process feeds forward at a time. An epoch is
+`n_train_clips // batch_size` steps and the schedule spans `steps_per_epoch x epochs` steps
+(see schedule.py, which the trainer also uses).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..overrides import build
+
+SCHEDULERS = ("multistep", "cosine", "constant")
+OPTIMIZERS = ("adamw", "adamw8bit")
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    # "base" = <models_dir>/autoregressive.pth; else a path to a fine-tune .pth, a checkpoint's
+    # model.pth or a checkpoint folder. Relative paths are taken from the workspace root.
+    source: str = "base"
+    models_dir: str = "models/tortoise"
+    dropout: float | None = None  # None: TorToiSe's own
+    gradient_checkpointing: bool = False
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    type: str = "multistep"  # multistep | cosine | constant
+    # Multistep milestones in epochs; None = 50%, 75% and 90% of the epochs (scales with them).
+    milestones: list[float] | None = None
+    gamma: float = 0.5
+    restarts: int = 4  # cosine: equal cycles over the whole run
+    eta_min: float = 1e-8
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    type: str = "adamw"  # adamw | adamw8bit (bitsandbytes)
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.96])
+    weight_decay: float = 0.01
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    enabled: bool = True
+    every_epochs: int = 5
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything a run needs. batch_size is the global batch per optimizer step, split into
+    gradient_accumulation x gpus x nodes equal micro-batches; an epoch is n_train_clips // batch_size
+    steps; the lr schedule spans steps_per_epoch x epochs steps and max_steps only stops earlier."""
+
+    dataset: str
+    model: ModelConfig = field(default_factory=ModelConfig)
+    tokenizer: str = "english"  # TorToiSe's own, or a name under models/tokenizers (tortoise-studio tokenizer train)
+    epochs: int = 20
+    max_steps: int | None = None  # optional cap: stop there with a checkpoint; not part of the schedule
+    batch_size: int = 16  # global batch per optimizer step
+    gradient_accumulation: int = 1
+    learning_rate: float = 1e-5
+    text_lr_weight: float = 0.01
+    mel_lr_weight: float = 1.0
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    warmup_steps: int = 0
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    grad_clip: float = 4.0
+    precision: str = "fp32"  # fp32 | fp16 | bf16
+    seed: int = 1234
+    save_every_epochs: int = 5
+    keep_last: int = 3  # checkpoints kept; 0 keeps all
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    gpus: int = 1  # per node
+    nodes: int = 1
+    device: str = "auto"  # auto | cuda | cpu
+    stall_seconds: float = 900.0  # no completed step for this long -> a "stalled" warning event
+
+
+def world_size(cfg: TrainingConfig) -> int:
+    return max(1, cfg.gpus) * max(1, cfg.nodes)
+
+
+def micro_batch_size(cfg: TrainingConfig) -> int:
+    """Clips one process feeds forward at once: batch_size / (gradient_accumulation x gpus x nodes)."""
+    return cfg.batch_size // (max(1, cfg.gradient_accumulation) * world_size(cfg))
+
+
+def default_run_name() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+# ---------------------------------------------------------------- dict in and out
+
+def config_to_dict(cfg: TrainingConfig) -> dict[str, Any]:
+    """Plain dict in field order (lists copied), ready for YAML."""
+    return dataclasses.asdict(cfg)
+
+
+def config_from_dict(data: dict[str, Any]) -> TrainingConfig:
+    """Build a TrainingConfig, raising UserError naming the dotted key for unknown keys or wrong types."""
+    return build(TrainingConfig, data, "")
+
+
+def flat_fields(cls: type = None, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, type hint, default) for every leaf key, in YAML order: what a form is built from."""
+    cls = cls or TrainingConfig
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            out += flat_fields(hint, f"{prefix}{f.name}.")
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        out.append((prefix + f.name, hint, default))
+    return out
+
+
+def to_flat(cfg: TrainingConfig) -> dict[str, Any]:
+    """{dotted key: value} for every leaf key."""
+    return {key: _get(cfg, key) for key, _, _ in flat_fields()}
+
+
+def from_flat(values: dict[str, Any]) -> TrainingConfig:
+    """A TrainingConfig from {dotted key: value}; missing keys take their defaults, errors name the key."""
+    nested: dict[str, Any] = {}
+    for key, value in values.items():
+        *sections, name = key.split(".")
+        node = nested
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[name] = value
+    return config_from_dict(nested)
+
+
+def _get(cfg: TrainingConfig, key: str) -> Any:
+    value: Any = cfg
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
