@@ -5,10 +5,11 @@ How the cuts are chosen:
   to the quietest moment of the real pause, measured from the audio (`pauses.EnergyTrack`), searched from the
   middle of the word before to the middle of the word after.
 - Clips are whole sentences where the transcript has sentence-final punctuation, neighbouring sentences merged
-  up to the clip limit; a sentence too long for one clip is split at its longest pause. One search over the
+  within the clip limit; a sentence too long for one clip is split at its longest pause. One search over the
   whole file (dynamic programming) picks the cuts: sentence ends in real pauses cost least, other real pauses
-  more (less the longer they are), pauses shorter than 80 ms most (used only when nothing else fits), and every
-  clip and every fragment under 1 s costs a little, so neighbours merge.
+  more (less the longer they are), pauses shorter than 80 ms most (used only when nothing else fits); every
+  clip costs a little, so short neighbours merge, a fragment under 1 s a lot, and every second beyond 7 s a
+  little more, so a long clip is kept to whole sentences rather than grown to the limit.
 - Each clip keeps up to 0.15 s of the pause at both ends, never past the cut, so never into the next word.
 - A clip's text is exactly the words between its cuts.
 - A clip whose first or last 30 ms is still speech (no usable pause) carries a flag saying so.
