@@ -44,4 +44,6 @@ def summary(report: PrepareReport) -> str:
     for item in report.skipped:
         where = f" [{item['clip']}]" if item.get("clip") else ""
         lines.append(f"skipped {item['file']}{where}: {item['reason']}")
+    for clip, reason in report.flagged.items():
+        lines.append(f"check {clip}: {reason}")
     return "\n".join(lines)

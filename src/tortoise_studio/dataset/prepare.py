@@ -99,6 +99,7 @@ class PrepareReport:
     # clip -> {source, start, end, text (as transcribed), split (as assigned)}: what corrections are keyed on
     clip_spans: dict[str, dict] = field(default_factory=dict)
     corrections: dict = field(default_factory=dict)  # kept and could-not-place counts (corrections.py)
+    flagged: dict[str, str] = field(default_factory=dict)  # clip -> why to listen to it first (edge in speech)
     skipped: list[dict] = field(default_factory=list)
     backup: str | None = None
     transcribed: int = 0  # files Whisper ran on this time (the rest came from whisper.json)
@@ -261,11 +262,11 @@ def _prepare_file(source: Path, key: str, options: PrepareOptions, cache: Transc
         raise UserError(f"{source}: empty transcript (no speech recognised)")
     if transcript.language:
         report.languages[transcript.language] = report.languages.get(transcript.language, 0) + 1
-    spans, dropped = plan_clips(transcript.segments, duration)
-    for span in dropped:
-        report.skipped.append({"file": key, "clip": f"{span.start:.2f}-{span.end:.2f} s", "reason": span.reason})
     clip_audio = resample(samples, rate, SAMPLE_RATE)
     del samples
+    spans, dropped = plan_clips(transcript.segments, clip_audio, SAMPLE_RATE)
+    for span in dropped:
+        report.skipped.append({"file": key, "clip": f"{span.start:.2f}-{span.end:.2f} s", "reason": span.reason})
     stem = _unique_stem(source, stems)
     entries = []
     for span in spans:
@@ -286,6 +287,8 @@ def _prepare_file(source: Path, key: str, options: PrepareOptions, cache: Transc
         report.clip_seconds[f"{AUDIO_DIR}/{name}"] = round(seconds, 3)
         report.clip_spans[f"{AUDIO_DIR}/{name}"] = {"source": key, "start": round(span.start, 3),
                                                    "end": round(span.end, 3), "text": span.text}
+        if span.flags:
+            report.flagged[f"{AUDIO_DIR}/{name}"] = "; ".join(span.flags)
     if not entries and not dropped:
         raise UserError(f"{source}: no clip could be cut from it")
     return entries

@@ -1,13 +1,14 @@
 """Proofreading a prepared dataset: the clip table, corrected texts, moving clips between splits, dropping.
 
 Every save first copies the current train.txt and validation.txt into a backup folder. Dropping a clip
-removes its line only; the wav stays in audio/ so nothing is lost.
+removes its line only; the wav stays in audio/ so nothing is lost. Clips Prepare flagged (an edge inside
+speech) come first in the table, with the reason, so they are listened to before anything else.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import UserError
@@ -26,12 +27,14 @@ class ClipRow:
     text: str
     split: str  # "train" | "validation"
     as_trained: str = ""  # the text after the tokenizer's normaliser (load_clip_table with a tokenizer)
+    flag: str = ""  # why to check this clip first (from dataset.json "flagged"); "" when nothing is wrong
 
 
 def load_clip_table(dataset_dir: Path, tokenizer=None) -> list[ClipRow]:
     """Every clip of train.txt then validation.txt, with its duration (from dataset.json, else the wav header),
-    and with a tokenizer (text.TextTokenizer) the text as it will be trained."""
-    durations = _known_durations(dataset_dir)
+    and with a tokenizer (text.TextTokenizer) the text as it will be trained; flagged clips first."""
+    report = _report(dataset_dir)
+    durations, flags = dict(report.get("clip_seconds", {})), dict(report.get("flagged", {}))
     rows = []
     for split in SPLITS:
         for entry in read_list(dataset_dir / LIST_FILES[split])[0]:
@@ -39,8 +42,9 @@ def load_clip_table(dataset_dir: Path, tokenizer=None) -> list[ClipRow]:
             if seconds is None:
                 seconds = _wav_seconds(dataset_dir / entry.audio)
             rows.append(ClipRow(entry.audio, seconds, entry.text, split,
-                                as_trained(entry.text, tokenizer) if tokenizer else ""))
-    return rows
+                                as_trained(entry.text, tokenizer) if tokenizer else "",
+                                str(flags.get(entry.audio, ""))))
+    return sorted(rows, key=lambda row: not row.flag)  # stable: otherwise the lists' order
 
 
 def as_trained(text: str, tokenizer) -> str:
@@ -79,7 +83,7 @@ def save_clip_table(dataset_dir: Path, rows: list[ClipRow]) -> Path | None:
 
 def move_clip(dataset_dir: Path, clip: str, split: str) -> Path | None:
     """Move one clip to `split` ("train", "validation" or "drop")."""
-    rows = [ClipRow(r.clip, r.seconds, r.text, split) if r.clip == clip else r for r in load_clip_table(dataset_dir)]
+    rows = [replace(r, split=split) if r.clip == clip else r for r in load_clip_table(dataset_dir)]
     if not any(r.clip == clip for r in rows):
         raise UserError(f"clip {clip!r}: not in this dataset")
     return save_clip_table(dataset_dir, rows)
@@ -89,11 +93,13 @@ def drop_clip(dataset_dir: Path, clip: str) -> Path | None:
     return move_clip(dataset_dir, clip, "drop")
 
 
-def _known_durations(dataset_dir: Path) -> dict[str, float]:
+def _report(dataset_dir: Path) -> dict:
+    """dataset.json, or {} when it is missing or unreadable (the lists alone still make a table)."""
     try:
-        return dict(json.loads((dataset_dir / "dataset.json").read_text(encoding="utf-8")).get("clip_seconds", {}))
-    except (OSError, ValueError, AttributeError):
+        report = json.loads((dataset_dir / "dataset.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return {}
+    return report if isinstance(report, dict) else {}
 
 
 def _wav_seconds(path: Path) -> float:

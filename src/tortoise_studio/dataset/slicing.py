@@ -1,22 +1,51 @@
-"""Turn one file's transcript into clip spans TorToiSe can train on (0.6 to 11.6 s, at most 200 characters).
+"""Turn one file's transcript and audio into clip spans TorToiSe can train on (0.6 to 11.6 s, at most 200 characters).
 
-A file that fits is one clip. Otherwise clips follow Whisper's segments: too-long segments are split at
-word boundaries, too-short ones merged into a neighbour, and each clip is padded a little into the
-silence around it (never into the neighbouring clip's speech). Each clip's text is the transcript of
-exactly its span.
+How the cuts are chosen:
+- Candidate cuts lie between words. Whisper's word times are often 0.1-0.3 s off, so each candidate is moved
+  to the quietest moment of the real pause, measured from the audio (`pauses.EnergyTrack`), searched from the
+  middle of the word before to the middle of the word after.
+- Clips are whole sentences where the transcript has sentence-final punctuation, neighbouring sentences merged
+  within the clip limit; a sentence too long for one clip is split at its longest pause. One search over the
+  whole file (dynamic programming) picks the cuts: sentence ends in real pauses cost least, other real pauses
+  more (less the longer they are), pauses shorter than 80 ms most (used only when nothing else fits); every
+  clip costs a little, so short neighbours merge, a fragment under 1 s a lot, and every second beyond 7 s a
+  little more, so a long clip is kept to whole sentences rather than grown to the limit.
+- Each clip keeps up to 0.15 s of the pause at both ends, never past the cut, so never into the next word.
+- A clip's text is exactly the words between its cuts.
+- A clip whose first or last 30 ms is still speech (no usable pause) carries a flag saying so.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
-from .audio import MAX_CLIP_SECONDS, MAX_TEXT_CHARS, MIN_CLIP_SECONDS
-from .transcribe import Segment, Word
+import numpy as np
 
-PAD_SECONDS = 0.15
-MAX_MERGE_GAP_SECONDS = 2.0  # a short segment is not glued to speech further away than this
+from .audio import MAX_CLIP_SECONDS, MAX_TEXT_CHARS, MIN_CLIP_SECONDS
+from .transcribe import Segment
+from .pauses import EnergyTrack, Pause, edges_in_speech
+
+PAD_SECONDS = 0.15  # silence kept at each end of a clip
+MIN_EDGE_SECONDS = 0.05  # ... of which this much stays even when the clip must shrink to fit the limit
+MIN_WORD_SECONDS = 0.02  # Whisper gives some words no duration (often the first): their time is unknown
+MIN_PAUSE_SECONDS = 0.08  # shorter quiet stretches are word-internal closures, not pauses
+MAX_INNER_PAUSE_SECONDS = 2.0  # a clip never holds a longer silence: it is cut there
+SHORT_CLIP_SECONDS = 1.0  # shorter clips are fragments, made only when nothing else fits
+
+# Costs of the cut search (relative: only their order and rough ratios matter).
+CLIP_COST = 1.0  # per clip: short neighbouring sentences are merged ...
+LONG_CLIP_SECONDS = 7.0  # ... but beyond this length a clip costs more every second (whole sentences win)
+LONG_CLIP_COST = 0.5  # per second beyond LONG_CLIP_SECONDS
+SHORT_CLIP_COST = 8.0
+SENTENCE_CUT_COST = 0.5  # at a sentence end, less the longer the pause (down to 0 at 0.5 s)
+PHRASE_CUT_COST = 4.0  # inside a sentence, plus up to 4 more for a short pause
+NO_PAUSE_CUT_COST = 40.0
+DROP_WORD_COST = 100.0
+LONG_PAUSE_SECONDS = 0.5
+
+_SENTENCE_END = re.compile(r"[.!?…。！？]['\"”’)\]»」』]*$")
+_ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "st.", "prof.", "sr.", "jr.", "vs.", "mt."}
 
 
 @dataclass(frozen=True)
@@ -24,6 +53,7 @@ class ClipSpan:
     start: float
     end: float
     text: str
+    flags: tuple[str, ...] = ()  # why the proofreader should listen to it first (an edge inside speech)
 
     @property
     def seconds(self) -> float:
@@ -38,11 +68,35 @@ class DroppedSpan:
     reason: str
 
 
-@dataclass
-class _Unit:
+@dataclass(frozen=True)
+class _Word:
     start: float
     end: float
-    text: str
+    text: str  # as Whisper wrote it, with its leading space where the language uses spaces
+    whole_segment: bool = False  # a segment without word timestamps, kept as one piece
+
+    @property
+    def middle(self) -> float:
+        return (self.start + self.end) / 2
+
+    @property
+    def ends_sentence(self) -> bool:
+        word = self.text.strip()
+        return bool(_SENTENCE_END.search(word)) and word.lower() not in _ABBREVIATIONS
+
+
+@dataclass(frozen=True)
+class _Boundary:
+    """A candidate cut before word k (k == 0: the file's start; k == len(words): its end)."""
+
+    pause: Pause
+    sentence_end: bool
+
+    def clip_end(self, pad: float) -> float:
+        return min(self.pause.cut, self.pause.start + pad)
+
+    def clip_start(self, pad: float) -> float:
+        return max(self.pause.cut, self.pause.end - pad)
 
 
 def clean_text(text: str) -> str:
@@ -50,108 +104,188 @@ def clean_text(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("|", " ")).strip()
 
 
-def plan_clips(segments: tuple[Segment, ...] | list[Segment], duration: float, *,
+def ends_sentence(text: str) -> bool:
+    """Whether `text` ends with sentence-final punctuation (closing quotes allowed, "Mr." not)."""
+    words = text.split()
+    return bool(words) and _Word(0.0, 0.0, words[-1]).ends_sentence
+
+
+def plan_clips(segments: tuple[Segment, ...] | list[Segment], audio: np.ndarray, sample_rate: int, *,
                min_seconds: float = MIN_CLIP_SECONDS, max_seconds: float = MAX_CLIP_SECONDS,
                max_chars: int = MAX_TEXT_CHARS, pad: float = PAD_SECONDS) -> tuple[list[ClipSpan], list[DroppedSpan]]:
-    """Clip spans for a file of `duration` seconds, and the pieces that could not become clips (with why)."""
-    spoken = [s for s in segments if clean_text(s.text)]
-    whole_text = clean_text(" ".join(s.text for s in spoken))
-    if not whole_text:
+    """Clip spans (seconds into `audio`) and the pieces that could not become clips (with why)."""
+    duration = len(audio) / sample_rate
+    words = _words(segments, duration)
+    if not words:
         return [], []
-    if min_seconds <= duration <= max_seconds and len(whole_text) <= max_chars:
-        return [ClipSpan(0.0, duration, whole_text)], []
-
-    units: list[_Unit] = []
-    dropped: list[DroppedSpan] = []
-    for segment in spoken:
-        pieces, too_long = _fit_segment(segment, max_seconds, max_chars)
-        units.extend(pieces)
-        dropped.extend(too_long)
-    units = _merge_short(units, min_seconds, max_seconds, max_chars)
-    clips = []
-    for i, unit in enumerate(units):
-        before = units[i - 1].end if i > 0 else 0.0
-        after = units[i + 1].start if i + 1 < len(units) else duration
-        start, end = _padded(unit, before, after, duration, pad, max_seconds)
-        if end - start < min_seconds:
-            dropped.append(DroppedSpan(start, end, unit.text, f"too short ({end - start:.2f} s < {min_seconds} s)"))
-        else:
-            clips.append(ClipSpan(start, end, unit.text))
+    track = EnergyTrack(audio, sample_rate)
+    bounds = _boundaries(words, track, duration)
+    limits = _Limits(min_seconds, max_seconds, max_chars, pad)
+    clips, dropped = [], []
+    for kind, a, b in _best_path(words, bounds, limits):
+        if kind == "drop":
+            word = words[a]
+            dropped.append(DroppedSpan(round(word.start, 3), round(word.end, 3), clean_text(word.text),
+                                       _drop_reason(word, bounds[a], bounds[b], limits)))
+            continue
+        start, end = (round(t, 3) for t in _clip_edges(bounds[a], bounds[b], limits))
+        text = _text(words[a:b])
+        # Judged on exactly the samples Prepare will write.
+        flags = _edge_flags(audio[int(start * sample_rate):int(round(end * sample_rate))], sample_rate,
+                            text, at_file_start=a == 0, at_file_end=b == len(words))
+        clips.append(ClipSpan(start, end, text, flags))
     return clips, dropped
 
 
-def _fit_segment(segment: Segment, max_seconds: float, max_chars: int) -> tuple[list[_Unit], list[DroppedSpan]]:
-    text = clean_text(segment.text)
-    words = [w for w in segment.words if w.word.strip()]
-    start, end = (words[0].start, words[-1].end) if words else (segment.start, segment.end)
-    if end - start <= max_seconds and len(text) <= max_chars:
-        return [_Unit(start, end, text)], []
-    if not words:
-        return [], [DroppedSpan(start, end, text, "segment too long and has no word timestamps to split it")]
-    return _split_words(words, max_seconds, max_chars)
+@dataclass(frozen=True)
+class _Limits:
+    min_seconds: float
+    max_seconds: float
+    max_chars: int
+    pad: float
 
 
-def _split_words(words: list[Word], max_seconds: float, max_chars: int) -> tuple[list[_Unit], list[DroppedSpan]]:
-    """Cut a word list into pieces of about equal length, each within both limits."""
-    total_seconds = words[-1].end - words[0].start
-    total_chars = len(clean_text("".join(w.word for w in words)))
-    pieces_needed = max(math.ceil(total_seconds / max_seconds), math.ceil(total_chars / max_chars), 1)
-    # Aim for equal pieces (no 0.3 s tail), but never past the hard limits.
-    seconds_limit = min(max_seconds, total_seconds / pieces_needed * 1.15)
-    chars_limit = min(max_chars, math.ceil(total_chars / pieces_needed * 1.15))
-    groups: list[list[Word]] = [[]]
-    for word in words:
-        group = groups[-1]
-        if group and (word.end - group[0].start > seconds_limit
-                      or len(clean_text("".join(w.word for w in group + [word]))) > chars_limit):
-            groups.append([word])
-        else:
-            group.append(word)
-    units, dropped = [], []
-    for group in groups:
-        unit = _Unit(group[0].start, group[-1].end, clean_text("".join(w.word for w in group)))
-        if unit.end - unit.start > max_seconds or len(unit.text) > max_chars:
-            reason = "text too long" if len(unit.text) > max_chars else "too long (one word longer than a clip)"
-            dropped.append(DroppedSpan(unit.start, unit.end, unit.text, reason))
-        else:
-            units.append(unit)
-    return units, dropped
-
-
-def _merge_short(units: list[_Unit], min_seconds: float, max_seconds: float, max_chars: int) -> list[_Unit]:
-    units = list(units)
-    i = 0
-    while i < len(units):
-        unit = units[i]
-        if unit.end - unit.start >= min_seconds:
-            i += 1
+def _words(segments, duration: float) -> list[_Word]:
+    """Every spoken word in time order, inside the file; a segment without word times is one piece."""
+    words = []
+    for segment in segments:
+        if not clean_text(segment.text):
             continue
-        # Merge with the closer neighbour that still fits; otherwise leave it (padding may still save it).
-        candidates = []
-        if i > 0:
-            candidates.append((unit.start - units[i - 1].end, i - 1))
-        if i + 1 < len(units):
-            candidates.append((units[i + 1].start - unit.end, i + 1))
-        for gap, j in sorted(candidates):
-            first, second = (units[j], unit) if j < i else (unit, units[j])
-            merged = _Unit(first.start, second.end, f"{first.text} {second.text}")
-            if gap <= MAX_MERGE_GAP_SECONDS and merged.end - merged.start <= max_seconds and len(merged.text) <= max_chars:
-                low = min(i, j)
-                units[low:low + 2] = [merged]
-                i = max(low - 1, 0)  # the merged unit may itself still be short
-                break
+        timed = [w for w in segment.words if clean_text(w.word)]
+        if timed:
+            words.extend(_Word(w.start, w.end, w.word) for w in timed)
         else:
-            i += 1
-    return units
+            words.append(_Word(segment.start, segment.end, " " + segment.text.strip(), whole_segment=True))
+    words.sort(key=lambda w: (w.start, w.end))
+    # A word without a real time is never cut from its neighbour: it joins the word before it, or the word
+    # after it where it begins a sentence (or the file).
+    timed: list[_Word] = []
+    waiting = None
+    for word in (_Word(min(max(w.start, 0.0), duration), min(max(w.end, w.start, 0.0), duration), w.text,
+                       w.whole_segment) for w in words):
+        if waiting is not None:
+            word, waiting = _joined(waiting, word), None
+        if word.end - word.start >= MIN_WORD_SECONDS:
+            timed.append(word)
+        elif timed and not timed[-1].ends_sentence:
+            timed[-1] = _joined(timed[-1], word)
+        else:
+            waiting = word
+    if waiting is not None:
+        timed[-1:] = [_joined(timed[-1], waiting)] if timed else [waiting]
+    return timed
 
 
-def _padded(unit: _Unit, before: float, after: float, duration: float, pad: float,
-            max_seconds: float) -> tuple[float, float]:
-    # Pad into the silence, at most halfway to the neighbouring speech, and never past the file.
-    start = max(0.0, unit.start - pad, (before + unit.start) / 2 if before < unit.start else unit.start)
-    end = min(duration, unit.end + pad, (unit.end + after) / 2 if after > unit.end else unit.end)
-    excess = (end - start) - max_seconds
-    if excess > 0:  # give back padding, evenly, to stay within the limit
-        start += min(excess / 2, unit.start - start)
-        end = start + max_seconds if end - start > max_seconds else end
-    return round(start, 3), round(end, 3)
+def _joined(first: _Word, second: _Word) -> _Word:
+    return _Word(min(first.start, second.start), max(first.end, second.end), first.text + second.text,
+                 first.whole_segment or second.whole_segment)
+
+
+def _boundaries(words: list[_Word], track: EnergyTrack, duration: float) -> list[_Boundary]:
+    first, last = words[0], words[-1]
+    # The file's edges: speech starts after the last real pause before the first word's middle (a cough or
+    # click earlier on is left out) and ends at the first real pause after the last word's middle.
+    leading = [p for p in track.quiet_runs_in(0.0, first.middle) if p.seconds >= MIN_PAUSE_SECONDS or p.start <= 0.0]
+    start = Pause(0.0, leading[-1].end, 0.0) if leading else Pause(0.0, 0.0, 0.0)
+    trailing = [p for p in track.quiet_runs_in(last.middle, duration)
+                if p.seconds >= MIN_PAUSE_SECONDS or p.end >= track.duration]
+    end = Pause(trailing[0].start, duration, duration) if trailing else Pause(duration, duration, duration)
+    bounds = [_Boundary(start, False)]
+    for before, after in zip(words, words[1:]):
+        # Search from the middle of the word before to the middle of the word after, but never again in the
+        # pause the previous candidate took (two candidates in one pause would misplace the word between).
+        lo = max(before.middle, bounds[-1].pause.end if bounds[-1].pause.seconds > 0 else 0.0)
+        bounds.append(_Boundary(track.pause_in(lo, max(lo, after.middle)), before.ends_sentence))
+    return [*bounds, _Boundary(end, True)]
+
+
+def _cut_cost(boundary: _Boundary) -> float:
+    pause = boundary.pause.seconds
+    if pause < MIN_PAUSE_SECONDS:
+        return NO_PAUSE_CUT_COST
+    shortness = 1.0 - min(pause, LONG_PAUSE_SECONDS) / LONG_PAUSE_SECONDS
+    if boundary.sentence_end:
+        return SENTENCE_CUT_COST * shortness
+    return PHRASE_CUT_COST * (1.0 + shortness)
+
+
+def _clip_edges(first: _Boundary, last: _Boundary, limits: _Limits) -> tuple[float, float]:
+    """The clip's span: the speech between the two pauses plus up to `pad` of each, padding given back
+    evenly when the clip would otherwise exceed the limit."""
+    start, end = first.clip_start(limits.pad), last.clip_end(limits.pad)
+    excess = (end - start) - limits.max_seconds
+    if excess > 0:
+        spare_start = max(0.0, first.pause.end - start - MIN_EDGE_SECONDS)
+        spare_end = max(0.0, end - last.pause.start - MIN_EDGE_SECONDS)
+        give_start = min(spare_start, max(excess / 2, excess - spare_end))
+        start += give_start
+        end -= min(spare_end, excess - give_start)
+    return start, end
+
+
+def _best_path(words: list[_Word], bounds: list[_Boundary], limits: _Limits) -> list[tuple[str, int, int]]:
+    """The cheapest way to cover every word by clips and (rarely) dropped words: [(kind, first, end), ...]."""
+    n = len(words)
+    cost = [0.0] + [float("inf")] * n
+    came_from: list[tuple[str, int] | None] = [None] * (n + 1)
+    cut_costs = [0.0] + [_cut_cost(b) for b in bounds[1:-1]] + [0.0]
+    for a in range(n):
+        if cost[a] == float("inf"):
+            continue
+        _relax(cost, came_from, a + 1, cost[a] + DROP_WORD_COST + cut_costs[a + 1], ("drop", a))
+        chars = -1
+        for b in range(a + 1, n + 1):
+            chars += len(clean_text(words[b - 1].text)) + 1
+            if chars > limits.max_chars or words[b - 1].start - words[a].end > limits.max_seconds:
+                break
+            if b - 1 > a and bounds[b - 1].pause.seconds > MAX_INNER_PAUSE_SECONDS:
+                break
+            start, end = _clip_edges(bounds[a], bounds[b], limits)
+            seconds = end - start
+            if not limits.min_seconds <= seconds <= limits.max_seconds + 1e-9:
+                continue
+            clip_cost = (CLIP_COST + (SHORT_CLIP_COST if seconds < SHORT_CLIP_SECONDS else 0.0)
+                         + LONG_CLIP_COST * max(0.0, seconds - LONG_CLIP_SECONDS))
+            _relax(cost, came_from, b, cost[a] + clip_cost + cut_costs[b], ("clip", a))
+    path = []
+    b = n
+    while b > 0:
+        kind, a = came_from[b]
+        path.append((kind, a, b))
+        b = a
+    return path[::-1]
+
+
+def _relax(cost: list[float], came_from: list, index: int, value: float, step: tuple[str, int]) -> None:
+    if value < cost[index]:
+        cost[index], came_from[index] = value, step
+
+
+def _text(words: list[_Word]) -> str:
+    return clean_text("".join(w.text for w in words))
+
+
+def _drop_reason(word: _Word, before: _Boundary, after: _Boundary, limits: _Limits) -> str:
+    if len(clean_text(word.text)) > limits.max_chars:
+        return "text too long"
+    start, end = _clip_edges(before, after, limits)
+    if after.pause.start - before.pause.end > limits.max_seconds:
+        return ("segment too long and has no word timestamps to split it" if word.whole_segment
+                else "too long (one word longer than a clip)")
+    if end - start < limits.min_seconds:
+        return f"too short ({end - start:.2f} s < {limits.min_seconds} s) and too far from other speech"
+    return "could not be fitted into a clip"
+
+
+def _edge_flags(clip: np.ndarray, sample_rate: int, text: str, *, at_file_start: bool,
+                at_file_end: bool) -> tuple[str, ...]:
+    starts_in_speech, ends_in_speech = edges_in_speech(clip, sample_rate)
+    words = text.split()
+    flags = []
+    if starts_in_speech:
+        flags.append("starts inside speech: " + ("the recording itself starts there" if at_file_start
+                                                 else f"no pause before \u201c{' '.join(words[:3])}\u201d"))
+    if ends_in_speech:
+        flags.append("ends inside speech: " + ("the recording itself ends there" if at_file_end
+                                               else f"no pause after \u201c{' '.join(words[-3:])}\u201d"))
+    return tuple(flags)

@@ -20,7 +20,7 @@ from ..text import tokenizer_for_dataset
 from . import tokenizer_section
 from .context import AppContext
 
-CLIP_COLUMNS = ["clip", "seconds", "text", "split", "as trained"]
+CLIP_COLUMNS = ["clip", "seconds", "text", "split", "flag", "as trained"]  # flagged clips come first
 SKIPPED_COLUMNS = ["file", "clip", "reason"]
 HISTOGRAM_BINS = list(range(0, 13))  # whole seconds, 0 to 12 (clips are at most 11.6 s)
 
@@ -121,6 +121,8 @@ def report_views(ctx: AppContext, report: PrepareReport):
     summary = (f"**{report.clips} clips** ({report.train_clips} train, {report.validation_clips} validation), "
                f"**{report.total_minutes:.2f} minutes** from {report.files_used} of {report.source_files} files; "
                f"{len(report.skipped)} skipped."
+               + (f" **{len(report.flagged)} flagged** (an edge inside speech): they come first in the table."
+                  if report.flagged else "")
                + (f" Previous dataset kept in `{report.backup}/`." if report.backup else "")
                + "\n\n" + speech_advice(report.total_seconds, report.clips).message)
     skipped = pd.DataFrame([[s.get("file", ""), s.get("clip", ""), s.get("reason", "")] for s in report.skipped],
@@ -139,7 +141,8 @@ def clip_table(ctx: AppContext, dataset: str | None) -> pd.DataFrame:
         return pd.DataFrame(columns=CLIP_COLUMNS)
     # "as trained": through the tokenizer trained on this dataset, else TorToiSe's English one
     rows = load_clip_table(ctx.workspace.dataset_dir(dataset), tokenizer_for_dataset(ctx.workspace, dataset))
-    return pd.DataFrame([[r.clip, r.seconds, r.text, r.split, r.as_trained] for r in rows], columns=CLIP_COLUMNS)
+    return pd.DataFrame([[r.clip, r.seconds, r.text, r.split, r.flag, r.as_trained] for r in rows],
+                        columns=CLIP_COLUMNS)
 
 
 def load_table_handler(ctx: AppContext, voice: str | None):
@@ -242,10 +245,11 @@ def build(ctx: AppContext) -> dict:
                                wrap=True, elem_id="prepare-skipped")
     gr.Markdown("**Clips**: edit a text, or set split to `train`, `validation` or `drop`, then save. "
                 "Click a row to listen. *As trained* is the text after the tokenizer's normaliser (the tokenizer "
-                "trained on this dataset, else TorToiSe's English one).")
+                "trained on this dataset, else TorToiSe's English one). Clips with a **flag** (an edge inside "
+                "speech) come first: check them.")
     clips = gr.Dataframe(clip_table(ctx, voices[0]) if voices and voices[0] in ctx.workspace.list_datasets()
                          else pd.DataFrame(columns=CLIP_COLUMNS), label="Clips", interactive=True, wrap=True,
-                         datatype=["str", "number", "str", "str", "str"], elem_id="prepare-clips")
+                         datatype=["str", "number", "str", "str", "str", "str"], elem_id="prepare-clips")
     with gr.Row():
         player = gr.Audio(label="Selected clip", type="filepath", interactive=False, elem_id="prepare-player")
         save = gr.Button("Save corrections", elem_id="prepare-save")
