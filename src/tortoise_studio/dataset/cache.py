@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from .transcribe import Transcript
-from .files import write_json
+from ..fileio import atomic_write_json as write_json
 
 CACHE_FILE = "whisper.json"
 VERSION = 1

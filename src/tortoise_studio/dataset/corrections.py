@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
-from .files import write_json
+from ..fileio import atomic_write_json as write_json
 from .lists import SPLITS, TRAIN_FILE, VALIDATION_FILE, ListEntry, read_list, split_entries
 from .slicing import clean_text
 

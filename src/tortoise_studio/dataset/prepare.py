@@ -25,7 +25,8 @@ from .transcribe import DEFAULT_BACKEND, Transcriber, Transcript, load_transcrib
 from ..workspace import Workspace
 from .cache import TranscriptCache
 from .corrections import apply_corrections, previous_assignments, record_corrections
-from .files import move_to_backup, write_json
+from ..fileio import atomic_write_json as write_json
+from ..fileio import backup_move as move_to_backup
 from .lists import TRAIN_FILE, VALIDATION_FILE, ListEntry, validate_fraction, write_list
 from .slicing import plan_clips
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from .corrections import record_corrections
-from .files import copy_to_backup
+from ..fileio import backup_copy as copy_to_backup
 from .lists import SPLITS, TRAIN_FILE, VALIDATION_FILE, ListEntry, read_list, write_list
 from .slicing import clean_text
 
