@@ -23,9 +23,9 @@ import torch
 from .. import config as configuration
 from ..errors import UserError
 from ..metrics import METRICS_FILE
+from ..text import UnknownSymbols, load_tokenizer
 from . import batching, checkpointing, distributed
 from .cache import FeatureCache, FeatureEncoder
-from ..text import UnknownSymbols, load_tokenizer
 from .data import CROP_FRAMES, SAMPLES_PER_CODE, Sample, Skipped, collate, read_list
 from .optim import build_optimizer
 from .reporting import TENSORBOARD_DIR, TRAIN_LOG, Report
