@@ -31,7 +31,7 @@ from .schedule import milestone_epochs, steps_per_epoch, total_steps
 from .workspace import Workspace, default_root
 
 __all__ = [
-    "ModelConfig", "SchedulerConfig", "OptimizerConfig", "ValidationConfig", "TrainingConfig",
+    "ModelConfig", "SchedulerConfig", "OptimizerConfig", "ValidationConfig", "EvaluationConfig", "TrainingConfig",
     "Problem", "Suggestion", "DatasetStats", "SCHEDULERS", "OPTIMIZERS", "PRECISIONS", "DEVICES",
     "config_to_dict", "config_from_dict", "load_config", "save_config", "apply_overrides",
     "workspace_for_config", "resolve_paths", "validate_config", "errors_of", "check_config",
@@ -81,6 +81,19 @@ class ValidationConfig:
 
 
 @dataclass(frozen=True)
+class EvaluationConfig:
+    """Scoring checkpoints while the run trains (a process of its own; see docs/training.md)."""
+
+    enabled: bool = True
+    every_epochs: int | None = None  # None: each checkpoint the trainer saves
+    sentences: list[str] | None = None  # None: up to 4 texts of validation.txt (else train.txt)
+    preset: str = "ultra_fast"
+    seed: int = 0  # sentence n is always sampled from seed + n, so checkpoints are comparable
+    whisper_model: str | None = None  # None: the Whisper model in Settings, as Prepare uses
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+
+
+@dataclass(frozen=True)
 class TrainingConfig:
     """Everything a run needs. batch_size is the global batch per optimizer step, split into
     gradient_accumulation x gpus x nodes equal micro-batches; an epoch is n_train_clips // batch_size
@@ -104,6 +117,7 @@ class TrainingConfig:
     save_every_epochs: int = 5
     keep_last: int = 3  # checkpoints kept; 0 keeps all
     validation: ValidationConfig = field(default_factory=ValidationConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     workers: int = 2
     gpus: int = 1  # per node
     nodes: int = 1
@@ -417,6 +431,7 @@ def validate_config(cfg: TrainingConfig, workspace: Workspace) -> list[Problem]:
     problems += _check_schedule(cfg)
     problems += _check_model(cfg, workspace)
     problems += _check_hardware(cfg)
+    problems += _check_evaluation(cfg)
     return problems
 
 
@@ -588,6 +603,31 @@ def _check_hardware(cfg: TrainingConfig) -> list[Problem]:
     if cfg.device == "cpu" and cfg.optimizer.type == "adamw8bit":
         out.append(_error("optimizer.type", "optimizer.type: 'adamw8bit' needs a CUDA device, not device 'cpu'",
                           {"optimizer.type": "adamw"}))
+    return out
+
+
+EVALUATION_PRESETS = ("ultra_fast", "fast", "standard", "high_quality")  # synth.PRESETS (not imported: numpy-free)
+
+
+def _check_evaluation(cfg: TrainingConfig) -> list[Problem]:
+    ev, out = cfg.evaluation, []
+    if ev.every_epochs is not None and ev.every_epochs < 1:
+        out.append(_error("evaluation.every_epochs", f"evaluation.every_epochs: {ev.every_epochs} is not allowed; "
+                                                     "must be at least 1, or empty to score each checkpoint"))
+    if ev.sentences is not None and (not ev.sentences or not all(s.strip() for s in ev.sentences)):
+        out.append(_error("evaluation.sentences", "evaluation.sentences: must be a list of non-empty sentences, "
+                                                  "or empty to use up to 4 validation texts"))
+    if ev.preset not in EVALUATION_PRESETS:
+        out.append(_error("evaluation.preset", f"evaluation.preset: {ev.preset!r} is not one of "
+                                               f"{', '.join(EVALUATION_PRESETS)}", {"evaluation.preset": "ultra_fast"}))
+    if ev.seed < 0:
+        out.append(_error("evaluation.seed", f"evaluation.seed: {ev.seed} is not allowed; must be 0 or more"))
+    if ev.whisper_model is not None and not ev.whisper_model.strip():
+        out.append(_error("evaluation.whisper_model", "evaluation.whisper_model: must name a Whisper model or a "
+                                                      "local path, or be empty for the one in Settings"))
+    if not (ev.device in DEVICES or (ev.device.startswith("cuda:") and ev.device[5:].isdigit())):
+        out.append(_error("evaluation.device", f"evaluation.device: {ev.device!r} is not one of auto, cpu, cuda, "
+                                               "cuda:N (N a GPU number)"))
     return out
 
 

@@ -5,6 +5,10 @@ Rows of a run's metrics.jsonl, one JSON object per line (names follow DLAS so ol
    "grad_norm", "sec_per_step", "time"}
   {"kind": "val", "step", "epoch", "loss_text_ce", "loss_mel_ce", "loss_gpt_total", "time"}
   {"kind": "event", "event": start|resume|checkpoint|stop|done|error|stalled|skipped, "step", ..., "time"}
+  {"kind": "eval", "step", "epoch", "cer", "similarity", "sentences", "seconds", "samples", "time"}
+    (written by the evaluator process, evaluate/; step 0 scores the model the run starts from)
+  {"kind": "event", "event": "eval_error" | "eval_skipped", "step", "message", "time"}  (the evaluator's;
+    they never change the run's state)
 `step` counts optimizer steps only; validation never advances it.
 """
 
@@ -77,7 +81,7 @@ class MetricsWriter:
 # this module for MetricsWriter and should not pay for pandas, and the siblings can import freely.
 _READERS = {
     "MetricsReader": "metrics_reader", "Progress": "metrics_reader", "read_metrics": "metrics_reader",
-    "metrics_table": "metrics_reader",
+    "metrics_table": "metrics_reader", "read_eval": "metrics_reader",
     "downsample": "metrics_series", "ema_smooth": "metrics_series", "overfitting_warning": "metrics_series",
     "parse_lines": "dlas_logs", "read_log": "dlas_logs", "read_log_folder": "dlas_logs",
 }
@@ -93,9 +97,10 @@ def __getattr__(name: str):
 def metrics_command(args, workspace) -> int:
     """`tortoise-studio metrics PATH [--csv|--json]`: the run's (or old log's) table on stdout."""
     import sys
-    from .metrics_reader import metrics_table, read_metrics
-    train, val, _events = read_metrics(Path(args.path).expanduser())
-    table = metrics_table(train, val)
+    from .metrics_reader import metrics_table, read_eval, read_metrics
+    path = Path(args.path).expanduser()
+    train, val, _events = read_metrics(path)
+    table = metrics_table(train, val, read_eval(path))
     if getattr(args, "json", False):
         for row in table.to_dict(orient="records"):
             row = {k: _plain(v) for k, v in row.items()}

@@ -23,9 +23,11 @@ import pandas as pd
 from .. import launch
 from ..checkpoints import list_checkpoints
 from ..errors import UserError
+from ..evaluate.best import eval_warning
 from ..metrics import MetricsReader, downsample, ema_smooth, overfitting_warning
 from ..runs import CONFIG_FILE, RunStatus, log_tail, run_status
 from ..workspace import Workspace
+from . import evaluation_section
 from .context import AppContext
 
 TICK_SECONDS = 2.0
@@ -289,7 +291,7 @@ def view(ctx: AppContext, run_dir: str | None, smoothing: float, xmin, xmax, ymi
         axis_error = f"**Axis range not applied**: {exc}"
     status, reader = watch(ctx).status(run_dir)
     losses, total, lr = plots(reader, smoothing, x_lim, y_lim)
-    warning = overfitting_warning(reader.train, reader.val) or ""
+    warning = overfitting_warning(reader.train, reader.val) or eval_warning(reader.eval) or ""
     return dict(status=status_line(status), banner=banner(status), warning=f"⚠ {warning}" if warning else "",
                 log=log_tail(status.run_dir, lines=LOG_LINES), losses=losses, total=total, lr=lr,
                 alive=status.alive, checkpoint_steps=_checkpoint_signature(run_dir), state=status.state,
@@ -370,6 +372,7 @@ def build(ctx: AppContext) -> dict:
         losses = _plot("Text and mel loss (train and validation)", "run-loss-plot", "loss")
         total = _plot("Total loss", "run-total-plot", "loss")
     lr = _plot("Learning rate", "run-lr-plot", "lr")
+    evaluation = evaluation_section.build(ctx, run, reader=lambda run_dir: watch(ctx).reader(run_dir))
     with gr.Row():
         smoothing = gr.Slider(0.0, 0.99, value=0.6, step=0.01, label="Smoothing (EMA, as TensorBoard)",
                               elem_id="run-smoothing", scale=2)
@@ -451,4 +454,5 @@ def build(ctx: AppContext) -> dict:
     return {"run_dropdown": run, "checkpoint": checkpoint, "train": train, "stop": stop, "resume": resume,
             "status": status, "banner": banner_md, "warning": warning, "log": log, "loss_plot": losses,
             "total_plot": total, "lr_plot": lr, "smoothing": smoothing, "timer": timer, "compare": compare,
-            "compare_plot": compare_plot, "message": message, "tensorboard_link": tensorboard_link}
+            "compare_plot": compare_plot, "message": message, "tensorboard_link": tensorboard_link,
+            "evaluation": evaluation}
