@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -17,7 +19,8 @@ from tortoise_studio.metrics import MetricsReader
 from tortoise_studio import process
 from tests.test_launch import make_dataset, tiny_config, wait_for, write_run
 
-SENTENCES = ["Good morning.", "The cat sat down."]
+SENTENCES = ["Good morning."]
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}  # as the evaluator process runs: fast on a shared CPU
 
 
 def eval_config(workspace, tortoise_voices, tiny_models, whisper_base, *, enabled: bool = True, epochs: int = 2):
@@ -33,6 +36,7 @@ def scores_by_step(run_dir) -> dict[int, dict]:
     return {int(r["step"]): r for r in reader.eval.to_dict(orient="records")}
 
 
+@pytest.mark.slow
 def test_a_run_with_evaluation_scores_the_base_and_every_checkpoint(workspace, tortoise_voices, tiny_models,
                                                                    whisper_base):
     cfg = eval_config(workspace, tortoise_voices, tiny_models, whisper_base)
@@ -46,16 +50,17 @@ def test_a_run_with_evaluation_scores_the_base_and_every_checkpoint(workspace, t
     scores = scores_by_step(run_dir)
     assert sorted(scores) == [0, 1, 2], (run_dir / "evaluate.log").read_text()[-3000:]
     for step, row in scores.items():
-        assert 0.0 <= row["cer"] <= 1.0 and -1.0 <= row["similarity"] <= 1.0 and row["sentences"] == 2
+        assert 0.0 <= row["cer"] <= 1.0 and -1.0 <= row["similarity"] <= 1.0 and row["sentences"] == 1
         samples = read_samples(run_dir, step)
         assert [s.text for s in samples] == SENTENCES
         assert all(s.wav.stat().st_size > 1000 for s in samples)
         record = json.loads((run_dir / "samples" / str(step) / "scores.json").read_text())
-        assert record["cer"] == row["cer"] and len(record["samples"]) == 2
+        assert record["cer"] == row["cer"] and len(record["samples"]) == 1
     status = evaluation_status(run_dir)
     assert status.evaluated == [0, 1, 2] and status.best in (1, 2) and not status.running
 
 
+@pytest.mark.slow
 def test_killing_the_evaluator_does_not_stop_the_trainer(workspace, tortoise_voices, tiny_models, whisper_base):
     cfg = eval_config(workspace, tortoise_voices, tiny_models, whisper_base, epochs=6)
     config_path = write_run(workspace, "ds", "r2", cfg)
@@ -70,6 +75,7 @@ def test_killing_the_evaluator_does_not_stop_the_trainer(workspace, tortoise_voi
     assert status.state == "done" and status.step == 6
 
 
+@pytest.mark.slow
 def test_evaluate_scores_a_run_made_without_evaluation(workspace, tortoise_voices, tiny_models, whisper_base,
                                                         capsys):
     cfg = eval_config(workspace, tortoise_voices, tiny_models, whisper_base, enabled=False)
@@ -80,12 +86,14 @@ def test_evaluate_scores_a_run_made_without_evaluation(workspace, tortoise_voice
     # a train.yaml written before evaluation existed has no evaluation section at all
     text = config_path.read_text()
     config_path.write_text(text[:text.index("evaluation:")] + text[text.index("workers:"):])
-    code = cli_main(["--workspace", str(workspace.root), "evaluate", str(run_dir), "--checkpoint", "all",
-                     "--set", f"evaluation.whisper_model={whisper_base}", "--set", "evaluation.sentences=[Hello there.]",
-                     "--set", "evaluation.device=cpu"])
-    assert code == 0
+    evaluate = subprocess.run(
+        [sys.executable, "-m", "tortoise_studio", "--workspace", str(workspace.root), "evaluate", str(run_dir),
+         "--checkpoint", "all", "--set", f"evaluation.whisper_model={whisper_base}",
+         "--set", "evaluation.sentences=[Hello there.]", "--set", "evaluation.device=cpu"],
+        env=ONE_THREAD, capture_output=True, text=True, timeout=600)
+    assert evaluate.returncode == 0, evaluate.stderr[-3000:]
+    assert "best checkpoint: step" in evaluate.stdout
     assert sorted(scores_by_step(run_dir)) == [0, 1, 2]
-    assert "best checkpoint: step" in capsys.readouterr().out
     code = cli_main(["--workspace", str(workspace.root), "metrics", str(run_dir), "--csv"])
     csv = capsys.readouterr().out
     assert code == 0 and "eval,0," in csv and "cer" in csv.splitlines()[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import unicodedata
 
 import numpy as np
@@ -51,13 +52,16 @@ class CerScorer:
         from ..transcribe import load_transcriber
         whisper_device = "cuda" if device.startswith("cuda") else device
         try:
-            transcriber = load_transcriber(backend, model, device=whisper_device)
+            # the evaluator process's thread budget (OMP_NUM_THREADS) holds for CTranslate2 too
+            threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
+            transcriber = load_transcriber(backend, model, device=whisper_device, cpu_threads=threads)
         except UserError as exc:
             raise UserError(f"evaluation.whisper_model: {exc}. Pick a Whisper model that is here in Settings "
                             "(the one Prepare uses) or set evaluation.whisper_model to a local model path") from exc
         return cls(transcriber, language=language)
 
     def transcribe(self, audio: np.ndarray, sample_rate: int) -> str:
+        """What Whisper hears in `audio` (any sample rate)."""
         audio = resample(np.asarray(audio, dtype=np.float32), sample_rate, WHISPER_RATE)
         return self.transcriber.transcribe(audio, language=self.language).text
 

@@ -24,6 +24,9 @@ from .store import EVALUATE_LOG, EVALUATE_PID
 
 EVALUATOR_MODULE = "tortoise_studio.evaluate"
 NICENESS = 10
+# One CPU thread: on a shared CPU, many-threaded PyTorch beside the trainer made both crawl (a tiny-model
+# sample took 137 s with the default threads under load, 6 s with one). On a GPU the CPU does little anyway.
+THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def evaluator_argv(run_dir: Path) -> list[str]:
@@ -49,7 +52,7 @@ def start_evaluator(run_dir: Path, *, cwd: Path | None = None) -> PidInfo:
     with open(run_dir / EVALUATE_LOG, "ab") as log:
         proc = subprocess.Popen(argv, cwd=cwd or run_dir, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                env={**os.environ, "PYTHONUNBUFFERED": "1", **THREADS},
                                 preexec_fn=lambda: os.nice(NICENESS))
     info = PidInfo(pid=proc.pid, pgid=proc.pid, argv=argv, devices=[],
                    started=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
