@@ -15,7 +15,7 @@ from ..evaluate.best import best_step, export_checkpoint
 from ..evaluate.process import evaluation_status
 from ..evaluate.store import Sample, read_samples
 from ..metrics_reader import MetricsReader
-from ..runs import CONFIG_FILE
+from ..runs import CONFIG_FILE, read_pid_file
 from .context import AppContext
 
 TICK_SECONDS = 5.0
@@ -51,7 +51,8 @@ def checkpoint_choices(scores: pd.DataFrame) -> list[tuple[str, int]]:
 def best_markdown(scores: pd.DataFrame) -> str:
     best = best_step(scores)
     if best is None:
-        return "No checkpoint scored yet: the base model is scored first, then each checkpoint as it is saved."
+        return ("No checkpoint scored yet. With `evaluation.enabled` the base model is scored first, then each "
+                "checkpoint as it is saved; `tortoise-studio evaluate RUN_DIR` scores a run by hand.")
     latest = scores.drop_duplicates("step", keep="last").set_index("step")
     row = latest.loc[best]
     text = f"**★ Best checkpoint: step {best}**: CER {row['cer']:.3f}, voice similarity {row['similarity']:.3f}"
@@ -61,8 +62,7 @@ def best_markdown(scores: pd.DataFrame) -> str:
     return text + ". Best = the lowest CER among checkpoints within 0.02 of the best similarity."
 
 
-def errors_markdown(run_dir: str) -> str:
-    status = evaluation_status(Path(run_dir))
+def errors_markdown(status) -> str:
     return f"⚠ **Evaluation**: {status.last_error}" if status.last_error else ""
 
 
@@ -126,14 +126,15 @@ def build(ctx: AppContext, run: gr.Dropdown, reader: Callable[[str], MetricsRead
         if not run_dir or not Path(run_dir, CONFIG_FILE).is_file():
             return ("", None, best_markdown(pd.DataFrame()), gr.update(choices=[], value=None),
                     *sample_slots(None, None), gr.Timer(active=False))
-        scores = reader(run_dir).eval
+        metrics = reader(run_dir)
+        scores = metrics.eval
         choices = checkpoint_choices(scores)
         steps = [step for _, step in choices]
         step = selected if selected in steps else (best_step(scores) if steps else None)
         frame = scores_frame(scores)
-        status = evaluation_status(Path(run_dir))
+        status = evaluation_status(Path(run_dir), metrics)
         alive = status.running or _run_alive(run_dir)
-        return (errors_markdown(run_dir), frame if len(frame) else None, best_markdown(scores),
+        return (errors_markdown(status), frame if len(frame) else None, best_markdown(scores),
                 gr.update(choices=choices, value=step), *sample_slots(run_dir, step), gr.Timer(active=alive))
 
     outputs = [errors, plot, best, checkpoint, *slots, timer]
@@ -146,8 +147,6 @@ def build(ctx: AppContext, run: gr.Dropdown, reader: Callable[[str], MetricsRead
 
 
 def _run_alive(run_dir: str) -> bool:
-    from ..runs import run_status
-    try:
-        return run_status(Path(run_dir)).alive
-    except UserError:
-        return False
+    """The trainer's processes, from run.pid alone (cheap enough for every tick)."""
+    info = read_pid_file(Path(run_dir))
+    return info is not None and info.alive()
