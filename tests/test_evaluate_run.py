@@ -94,6 +94,22 @@ def test_evaluate_scores_a_run_made_without_evaluation(workspace, tortoise_voice
     assert evaluate.returncode == 0, evaluate.stderr[-3000:]
     assert "best checkpoint: step" in evaluate.stdout
     assert sorted(scores_by_step(run_dir)) == [0, 1, 2]
+    capsys.readouterr()  # the training's own output
     code = cli_main(["--workspace", str(workspace.root), "metrics", str(run_dir), "--csv"])
     csv = capsys.readouterr().out
     assert code == 0 and "eval,0," in csv and "cer" in csv.splitlines()[0]
+
+
+@pytest.mark.slow
+def test_an_evaluator_failure_is_shown_with_what_to_do_and_training_goes_on(workspace, tortoise_voices, tiny_models,
+                                                                           tmp_path):
+    cfg = eval_config(workspace, tortoise_voices, tiny_models, tmp_path / "no-whisper-here")
+    config_path = write_run(workspace, "ds", "r3", cfg)
+    run_dir = config_path.parent
+    start_run(config_path)
+    info = evaluator_info(run_dir)
+    wait_for(lambda: not info.alive(), 120, "the evaluator to give up")
+    wait_for(lambda: run_status(run_dir).state == "done", 120, "the run to finish")
+    status = evaluation_status(run_dir)
+    assert "evaluation.whisper_model" in status.last_error and "Settings" in status.last_error
+    assert status.evaluated == [] and not status.running

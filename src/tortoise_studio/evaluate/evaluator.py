@@ -25,7 +25,7 @@ from ..errors import UserError
 from ..metrics_reader import MetricsReader
 from ..runs import find_run_dir, read_pid_file
 from ..settings import load_settings
-from .best import best_step, link_weights, release_weights
+from .best import best_step, checkpoint_weights, link_weights, release_weights
 from .store import EVALUATE_LOG, SAMPLES_DIR, append_row, eval_event, samples_dir, write_scores
 
 POLL_SECONDS = 2.0
@@ -127,8 +127,8 @@ class Evaluator:
         if not which.isdigit():
             raise UserError(f"--checkpoint {which!r}: expected a step number, all or best")
         step = int(which)
-        available = {c.step for c in list_checkpoints(self.run_dir)}
-        if step and step not in available:
+        available = {c.step for c in list_checkpoints(self.run_dir)} | self.evaluated_steps()
+        if step and (step not in available or checkpoint_weights(self.run_dir, step) is None):
             listed = ", ".join(str(s) for s in sorted(available)) or "none yet"
             raise UserError(f"--checkpoint {step}: the run has no complete checkpoint at that step (it has: {listed})")
         return [step]
@@ -210,10 +210,15 @@ class Evaluator:
         if step == 0:
             return self.base_weights, 0.0
         found = next((c for c in list_checkpoints(self.run_dir) if c.step == step), None)
-        if found is None:
+        if found is not None:
+            # linked first: pruning by keep_last can then no longer take the weights from under us
+            return link_weights(self.run_dir, step, found.model_path), found.epoch
+        kept = checkpoint_weights(self.run_dir, step)  # pruned since, but kept as a candidate for the best
+        if kept is None:
             raise UserError(f"the checkpoint at step {step} was deleted (keep_last) before it could be scored")
-        # linked first: pruning by keep_last can then no longer take the weights from under us
-        return link_weights(self.run_dir, step, found.model_path), found.epoch
+        scored = self.scores()
+        epoch = scored.loc[scored["step"] == step, "epoch"]
+        return kept, float(epoch.iloc[-1]) if len(epoch) else 0.0
 
     def _report(self, step: int, kind: str, message: str) -> None:
         self.echo(f"evaluation {kind} at step {step}: {message}")
