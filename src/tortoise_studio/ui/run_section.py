@@ -372,7 +372,6 @@ def build(ctx: AppContext) -> dict:
         losses = _plot("Text and mel loss (train and validation)", "run-loss-plot", "loss")
         total = _plot("Total loss", "run-total-plot", "loss")
     lr = _plot("Learning rate", "run-lr-plot", "lr")
-    evaluation = evaluation_section.build(ctx, run, reader=lambda run_dir: watch(ctx).reader(run_dir))
     with gr.Row():
         smoothing = gr.Slider(0.0, 0.99, value=0.6, step=0.01, label="Smoothing (EMA, as TensorBoard)",
                               elem_id="run-smoothing", scale=2)
@@ -381,6 +380,7 @@ def build(ctx: AppContext) -> dict:
         xmax = gr.Number(0, label="x max", elem_id="run-xmax")
         ymin = gr.Number(0, label="y min", elem_id="run-ymin")
         ymax = gr.Number(0, label="y max", elem_id="run-ymax")
+    evaluation = evaluation_section.build(ctx, run, reader=lambda run_dir: watch(ctx).reader(run_dir))
     log = gr.Textbox(label="Log (last lines)", lines=10, max_lines=20, interactive=False, elem_id="run-log")
     with gr.Row():
         tensorboard = gr.Button("TensorBoard", elem_id="run-tensorboard")
