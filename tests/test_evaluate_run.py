@@ -98,6 +98,8 @@ def test_evaluate_scores_a_run_made_without_evaluation(workspace, tortoise_voice
     code = cli_main(["--workspace", str(workspace.root), "metrics", str(run_dir), "--csv"])
     csv = capsys.readouterr().out
     assert code == 0 and "eval,0," in csv and "cer" in csv.splitlines()[0]
+    assert cli_main(["--workspace", str(workspace.root), "status", str(run_dir)]) == 0
+    assert "evaluator: not running; scored steps 0, 1, 2; best checkpoint: step" in capsys.readouterr().out
 
 
 @pytest.mark.slow
