@@ -115,3 +115,21 @@ def test_an_evaluator_failure_is_shown_with_what_to_do_and_training_goes_on(work
     status = evaluation_status(run_dir)
     assert "evaluation.whisper_model" in status.last_error and "Settings" in status.last_error
     assert status.evaluated == [] and not status.running
+
+
+@pytest.mark.slow
+def test_a_broken_checkpoint_is_an_event_and_the_next_one_is_still_scored(workspace, tortoise_voices, tiny_models,
+                                                                         whisper_base):
+    from tortoise_studio.evaluate.evaluator import Evaluator
+    cfg = eval_config(workspace, tortoise_voices, tiny_models, whisper_base, enabled=False)
+    run_dir = write_run(workspace, "ds", "broken", cfg).parent
+    folder = run_dir / "checkpoints" / "3"
+    folder.mkdir(parents=True)
+    (folder / "model.pth").write_bytes(b"not weights")  # e.g. a disk that filled up during a copy
+    (folder / "state.pth").write_bytes(b"")
+    (folder / "meta.json").write_text(json.dumps({"step": 3, "epoch": 3.0}))
+    evaluator = Evaluator(run_dir, echo=lambda line: None)
+    assert evaluator.run("3") == 1
+    message = evaluation_status(run_dir).last_error
+    assert "the checkpoint at step 3 could not be scored" in message and "--checkpoint 3" in message
+    assert evaluator.pending(final=True) == [0]  # not retried; the base (never scored here) still is due

@@ -239,14 +239,13 @@ def _device(device: str) -> str:
 
 def _failure_message(step: int, exc: BaseException, device: str) -> str:
     what = "the base model" if step == 0 else f"the checkpoint at step {step}"
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    text = (str(exc).strip().splitlines() or ["no message"])[0][:300]
     if isinstance(exc, MemoryError) or "out of memory" in text.lower():
         return (f"out of memory while scoring {what} on {device}; set evaluation.device: cpu (or another GPU), "
                 "or fewer evaluation.sentences. Training is not affected")
-    if isinstance(exc, UserError):
-        return f"{what} could not be scored: {text}. Training is not affected"
-    return (f"{what} could not be scored ({type(exc).__name__}: {text}); it is skipped and the next checkpoint "
-            f"is scored as usual. Score it again with `tortoise-studio evaluate RUN_DIR --checkpoint {step}`")
+    again = (f"it is skipped and the next checkpoint is scored as usual (training is not affected); score it again "
+             f"with `tortoise-studio evaluate RUN_DIR --checkpoint {step}`")
+    return f"{what} could not be scored ({text}); {again}"  # the traceback goes to evaluate.log
 
 
 @contextmanager
