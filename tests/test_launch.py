@@ -48,7 +48,8 @@ def tiny_config(dataset: str, models_dir: Path, **changes) -> TrainingConfig:
     """A configuration that steps in a fraction of a second on the tiny model set, on the CPU."""
     data = {"dataset": dataset, "model": {"models_dir": str(models_dir), "dropout": 0.0},
             "epochs": 50, "batch_size": 4, "learning_rate": 1e-3, "seed": 7, "device": "cpu",
-            "save_every_epochs": 1, "keep_last": 0, "validation": {"enabled": False}, "stall_seconds": 600}
+            "save_every_epochs": 1, "keep_last": 0, "validation": {"enabled": False}, "stall_seconds": 600,
+            "evaluation": {"enabled": False}}  # the evaluator has tests of its own
     for key, value in changes.items():
         node = data
         *parents, leaf = key.split("__")

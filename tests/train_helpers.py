@@ -37,7 +37,8 @@ def make_run(workspace, tiny_models: Path, *, dataset: str = "ds", run: str = "r
     cfg = {"dataset": dataset, "model": {"models_dir": str(tiny_models), "dropout": 0.0},
            "epochs": 3, "batch_size": 4, "learning_rate": 1e-3, "scheduler": {"type": "constant"},
            "save_every_epochs": 1, "keep_last": 0, "device": "cpu", "seed": 7,
-           "validation": {"enabled": False, "every_epochs": 1}}
+           "validation": {"enabled": False, "every_epochs": 1},
+           "evaluation": {"enabled": False}}  # the evaluator has tests of its own
     for key, value in settings.items():
         if isinstance(value, dict):
             cfg.setdefault(key, {}).update(value)

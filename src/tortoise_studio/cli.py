@@ -22,6 +22,7 @@ HANDLERS = {
     "status": ("tortoise_studio.runs.launch", "status_command"),
     "stop": ("tortoise_studio.runs.launch", "stop_command"),
     "metrics": ("tortoise_studio.metrics.reader", "metrics_command"),
+    "evaluate": ("tortoise_studio.evaluate.command", "evaluate_command"),
     "generate": ("tortoise_studio.generate.synthesizer", "generate_command"),
     "models": ("tortoise_studio.models.command", "check_command"),
     "make-tiny-models": ("tortoise_studio.models.command", "make_tiny_command"),
@@ -100,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="CSV (default)")
     fmt.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    p = commands.add_parser("evaluate", help="score a run's checkpoints: samples, CER, voice similarity, the best")
+    from .evaluate.command import add_arguments as add_evaluate_arguments
+    add_evaluate_arguments(p)
 
     p = commands.add_parser("generate", help="speak text with a voice")
     p.add_argument("--voice", metavar="NAME", required=True)

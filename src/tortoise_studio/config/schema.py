@@ -59,6 +59,19 @@ class ValidationConfig:
 
 
 @dataclass(frozen=True)
+class EvaluationConfig:
+    """Scoring checkpoints while the run trains (a process of its own; see docs/training.md)."""
+
+    enabled: bool = True
+    every_epochs: int | None = None  # None: each checkpoint the trainer saves
+    sentences: list[str] | None = None  # None: up to 4 texts of validation.txt (else train.txt)
+    preset: str = "ultra_fast"
+    seed: int = 0  # sentence n is always sampled from seed + n, so checkpoints are comparable
+    whisper_model: str | None = None  # None: the Whisper model in Settings, as Prepare uses
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+
+
+@dataclass(frozen=True)
 class TrainingConfig:
     """Everything a run needs. batch_size is the global batch per optimizer step, split into
     gradient_accumulation x gpus x nodes equal micro-batches; an epoch is n_train_clips // batch_size
@@ -83,6 +96,7 @@ class TrainingConfig:
     save_every_epochs: int = 5
     keep_last: int = 3  # checkpoints kept; 0 keeps all
     validation: ValidationConfig = field(default_factory=ValidationConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     gpus: int = 1  # per node
     nodes: int = 1
     device: str = "auto"  # auto | cuda | cpu

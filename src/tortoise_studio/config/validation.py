@@ -49,6 +49,7 @@ def validate_config(cfg: TrainingConfig, workspace: Workspace) -> list[Problem]:
     problems += _check_model(cfg, workspace)
     problems += _check_tokenizer(cfg, workspace)
     problems += _check_hardware(cfg)
+    problems += _check_evaluation(cfg)
     return problems
 
 
@@ -268,4 +269,29 @@ def _check_hardware(cfg: TrainingConfig) -> list[Problem]:
     if cfg.device == "cpu" and cfg.optimizer.type == "adamw8bit":
         out.append(_error("optimizer.type", "optimizer.type: 'adamw8bit' needs a CUDA device, not device 'cpu'",
                           {"optimizer.type": "adamw"}))
+    return out
+
+
+EVALUATION_PRESETS = ("ultra_fast", "fast", "standard", "high_quality")  # the synthesizer's PRESETS (numpy-free here)
+
+
+def _check_evaluation(cfg: TrainingConfig) -> list[Problem]:
+    ev, out = cfg.evaluation, []
+    if ev.every_epochs is not None and ev.every_epochs < 1:
+        out.append(_error("evaluation.every_epochs", f"evaluation.every_epochs: {ev.every_epochs} is not allowed; "
+                                                     "must be at least 1, or empty to score each checkpoint"))
+    if ev.sentences is not None and (not ev.sentences or not all(s.strip() for s in ev.sentences)):
+        out.append(_error("evaluation.sentences", "evaluation.sentences: must be a list of non-empty sentences, "
+                                                  "or empty to use up to 4 validation texts"))
+    if ev.preset not in EVALUATION_PRESETS:
+        out.append(_error("evaluation.preset", f"evaluation.preset: {ev.preset!r} is not one of "
+                                               f"{', '.join(EVALUATION_PRESETS)}", {"evaluation.preset": "ultra_fast"}))
+    if ev.seed < 0:
+        out.append(_error("evaluation.seed", f"evaluation.seed: {ev.seed} is not allowed; must be 0 or more"))
+    if ev.whisper_model is not None and not ev.whisper_model.strip():
+        out.append(_error("evaluation.whisper_model", "evaluation.whisper_model: must name a Whisper model or a "
+                                                      "local path, or be empty for the one in Settings"))
+    if not (ev.device in DEVICES or (ev.device.startswith("cuda:") and ev.device[5:].isdigit())):
+        out.append(_error("evaluation.device", f"evaluation.device: {ev.device!r} is not one of auto, cpu, cuda, "
+                                               "cuda:N (N a GPU number)"))
     return out

@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover
 
 BLOCK_BYTES = 16 << 20  # parse in blocks so a huge file never sits in memory as a million dicts at once
 RECENT_ROWS = 20  # train rows averaged for s/step and samples/s
+EVAL_EVENT_PREFIX = "eval_"  # events the evaluator writes (eval_error, ...): kept apart from the trainer's
 # Columns that are not metrics: they never appear in the metric list of a table.
 INDEX_COLUMNS = ("kind", "step", "epoch", "time")
 
@@ -100,7 +101,9 @@ class MetricsReader:
         self._head = b""
         self._train = _FrameBuilder()
         self._val = _FrameBuilder()
+        self._eval = _FrameBuilder()  # the evaluator's checkpoint scores (kind "eval")
         self.events: list[dict] = []
+        self.eval_events: list[dict] = []  # the evaluator's own events: they never change the run's state
         self._recent: deque[dict] = deque(maxlen=RECENT_ROWS)
         self._segment_start: dict | None = None
         self._error: str | None = None
@@ -182,6 +185,7 @@ class MetricsReader:
     def _ingest(self, rows: list[dict]) -> None:
         train: list[dict] = []
         val: list[dict] = []
+        scores: list[dict] = []
         for row in rows:
             if type(row) is not dict:  # valid JSON, but not a row: a number or list on a line of its own
                 self.bad_lines += 1
@@ -191,30 +195,36 @@ class MetricsReader:
                 train.append(row)
             elif kind == "val":
                 val.append(row)
+            elif kind == "eval":
+                scores.append(row)
+            elif kind == "event" and str(row.get("event", "")).startswith(EVAL_EVENT_PREFIX):
+                self.eval_events.append(row)
             elif kind == "event":
                 if row.get("event") in ("start", "resume"):
                     # rows before a restart belong to the abandoned trajectory past its step
-                    self._flush(train, val)
-                    train, val = [], []
+                    self._flush(train, val, scores)
+                    train, val, scores = [], [], []
                     self._begin_segment(row)
                 elif row.get("event") == "stalled":
-                    self._flush(train, val)
-                    train, val = [], []
+                    self._flush(train, val, scores)
+                    train, val, scores = [], [], []
                     self._stalled = True
                 self._note_event(row)
-        self._flush(train, val)
+        self._flush(train, val, scores)
 
-    def _flush(self, train: list[dict], val: list[dict]) -> None:
+    def _flush(self, train: list[dict], val: list[dict], scores: list[dict] = ()) -> None:
         if train:
             self._stalled = False  # training moved on after any stall
             self._recent.extend(train[-RECENT_ROWS:])
         self._train.add(train)
         self._val.add(val)
+        self._eval.add(list(scores))
 
     def _begin_segment(self, event: dict) -> None:
         step = int(event.get("step") or 0)
         self._train.truncate_after(step)
         self._val.truncate_after(step)
+        self._eval.truncate_after(step)
         self._recent.clear()
         self._segment_start = event
         self._error = None
@@ -237,6 +247,11 @@ class MetricsReader:
     @property
     def val(self) -> pd.DataFrame:
         return self._val.frame
+
+    @property
+    def eval(self) -> pd.DataFrame:
+        """The evaluator's rows: step, epoch, cer, similarity, ... (one per evaluated checkpoint; step 0 is the base)."""
+        return self._eval.frame
 
     def progress(self) -> Progress:
         recent = list(self._recent)
@@ -275,6 +290,16 @@ def _samples_per_sec(recent: list[dict], sec_per_step: float | None) -> float | 
     return per_step / sec_per_step
 
 
+def read_eval(path: str | os.PathLike) -> pd.DataFrame:
+    """The eval rows of a run folder or metrics.jsonl (none for old logs, which have no such rows)."""
+    path = Path(path)
+    if (path.is_dir() and (path / METRICS_FILE).is_file()) or path.suffix == ".jsonl":
+        reader = MetricsReader(path)
+        reader.refresh()
+        return reader.eval
+    return pd.DataFrame()
+
+
 def read_metrics(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
     """(train, val, events) from a run folder, a metrics.jsonl, a DLAS / ai-voice-cloning log or a folder of logs."""
     path = Path(path)
@@ -291,9 +316,10 @@ def read_metrics(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, l
     return read_log(path)
 
 
-def metrics_table(train: pd.DataFrame, val: pd.DataFrame) -> pd.DataFrame:
-    """One table of train and val rows by step: columns kind, step, epoch, then each metric."""
-    parts = [frame.assign(kind=kind) for kind, frame in (("train", train), ("val", val)) if len(frame)]
+def metrics_table(train: pd.DataFrame, val: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One table of train, val and eval rows by step: columns kind, step, epoch, then each metric."""
+    kinds = (("train", train), ("val", val), ("eval", scores if scores is not None else pd.DataFrame()))
+    parts = [frame.assign(kind=kind) for kind, frame in kinds if len(frame)]
     if not parts:
         return pd.DataFrame(columns=["kind", "step", "epoch"])
     table = pd.concat(parts, ignore_index=True).sort_values("step", kind="stable")
@@ -305,8 +331,9 @@ def metrics_command(args, workspace) -> int:
     """`tortoise-studio metrics PATH [--csv|--json]`: the run's (or old log's) table on stdout."""
     import json
     import sys
-    train, val, _events = read_metrics(Path(args.path).expanduser())
-    table = metrics_table(train, val)
+    path = Path(args.path).expanduser()
+    train, val, _events = read_metrics(path)
+    table = metrics_table(train, val, read_eval(path))
     if getattr(args, "json", False):
         for row in table.to_dict(orient="records"):
             row = {k: json_safe(v) for k, v in row.items()}

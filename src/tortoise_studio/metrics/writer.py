@@ -5,6 +5,10 @@ Rows of a run's metrics.jsonl, one JSON object per line (names follow DLAS so ol
    "grad_norm", "sec_per_step", "time"}
   {"kind": "val", "step", "epoch", "loss_text_ce", "loss_mel_ce", "loss_gpt_total", "time"}
   {"kind": "event", "event": start|resume|checkpoint|stop|done|error|stalled|skipped, "step", ..., "time"}
+  {"kind": "eval", "step", "epoch", "cer", "similarity", "sentences", "seconds", "samples", "time"}
+    (written by the evaluator process, evaluate/; step 0 scores the model the run starts from)
+  {"kind": "event", "event": "eval_error" | "eval_skipped", "step", "message", "time"}  (the evaluator's;
+    they never change the run's state)
 `step` counts optimizer steps only; validation never advances it.
 
 This module is the writing side and the schema, light enough for the trainer (no pandas). The reading

@@ -173,7 +173,14 @@ def _launch(config_path, *, resume, overrides, force, processes, nnodes, node_ra
                        host=socket.gethostname(), start_ticks=process.start_ticks(proc.pid),
                        node_rank=shape.node_rank)
         write_pid_file(run_dir, info)
+    _start_evaluation(run_dir, cfg, shape.node_rank, workspace)
     return proc, run_dir, info
+
+
+def _start_evaluation(run_dir: Path, cfg, node_rank: int, workspace: Workspace) -> None:
+    """Checkpoint evaluation (evaluate/process.py) runs beside the trainer; it never stops a launch."""
+    from .evaluate.process import start_with_run
+    start_with_run(run_dir, cfg, node_rank=node_rank, cwd=workspace.root)
 
 
 def _load(config_path, overrides: Sequence[str]):
@@ -237,6 +244,8 @@ def stop_run(run_dir: str | os.PathLike, *, timeout: float = 120, wait: bool = T
     machine (the trainer's ranks agree on the step to stop at). With wait=False return at once and
     escalate from a daemon thread (what the UI does)."""
     run_dir = find_run_dir(run_dir)
+    from .evaluate.process import stop_with_run
+    stop_with_run(run_dir)  # the evaluator ends with its run
     live = [info for info in local_pid_files(run_dir) if info.alive()]
     if not live:
         status = run_status(run_dir)
@@ -408,6 +417,10 @@ def status_command(args: argparse.Namespace, workspace: Workspace) -> int:
             print(f"last checkpoint: step {status.last_checkpoint}")
         if status.message:
             print(status.message)
+        from .evaluate.process import evaluation_status
+        evaluation = evaluation_status(status.run_dir)
+        if evaluation.running or evaluation.evaluated or evaluation.last_error:
+            print(evaluation.line())
         tail = log_tail(status.run_dir, lines=10) if status.state != "crashed" else ""
         if tail:
             print("\nlog:\n" + tail)

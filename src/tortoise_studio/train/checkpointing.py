@@ -30,7 +30,7 @@ STATE_FORMAT = 1
 # Keys that cannot change which batches a step sees or what it computes: changed on resume without --force.
 # ("workers" is a retired key that configurations saved by older versions still hold.)
 SILENT_KEYS = ("max_steps", "workers", "save_every_epochs", "keep_last", "stall_seconds")
-SILENT_PREFIXES = ("validation.",)
+SILENT_PREFIXES = ("validation.", "evaluation.")
 # Changing these is fine as long as the number of micro-batches per step stays the same.
 SPLIT_KEYS = ("gradient_accumulation", "gpus", "nodes")
 

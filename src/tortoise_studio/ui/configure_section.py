@@ -32,13 +32,20 @@ GROUPS = [
     ("Hardware, checkpoints and validation", ["device", "precision", "gpus", "nodes", "seed",
                                               "save_every_epochs", "keep_last", "validation.enabled",
                                               "validation.every_epochs", "stall_seconds"]),
+    ("Checkpoint evaluation (samples, CER, voice similarity)",
+     ["evaluation.enabled", "evaluation.every_epochs", "evaluation.preset", "evaluation.seed",
+      "evaluation.whisper_model", "evaluation.device", "evaluation.sentences"]),
 ]
 KEYS = [key for _, keys in GROUPS for key in keys]
 HINTS = {key: hint for key, hint, _ in C.flat_fields()}
 CHOICES = {"scheduler.type": C.SCHEDULERS, "optimizer.type": C.OPTIMIZERS, "precision": C.PRECISIONS,
-           "device": C.DEVICES}
+           "device": C.DEVICES, "evaluation.preset": C.EVALUATION_PRESETS,
+           "evaluation.device": ("auto", "cpu", "cuda", "cuda:1")}
 # Keys shown as text: optional values (empty = the default behaviour) and lists.
-TEXT_KEYS = {"model.dropout", "max_steps", "scheduler.milestones", "optimizer.betas", "model.models_dir"}
+TEXT_KEYS = {"model.dropout", "max_steps", "scheduler.milestones", "optimizer.betas", "model.models_dir",
+             "evaluation.every_epochs", "evaluation.whisper_model", "evaluation.sentences"}
+STRING_KEYS = {"evaluation.whisper_model"}  # text kept as typed (empty = the default)
+SENTENCE_KEYS = {"evaluation.sentences"}  # one sentence per line
 LIST_KEYS = {"scheduler.milestones", "optimizer.betas"}
 INFO = {
     "dataset": "a folder under training/ with a train.txt",
@@ -58,6 +65,10 @@ INFO = {
     "gpus": "per machine",
     "keep_last": "checkpoints kept (0 = all)",
     "stall_seconds": "warn when no step completes for this long",
+    "evaluation.every_epochs": "empty = each checkpoint",
+    "evaluation.whisper_model": "empty = the Whisper model in Settings",
+    "evaluation.device": "auto = the GPU if any (shared with training); cuda:1 = a second GPU",
+    "evaluation.sentences": "one per line; empty = up to 4 validation texts",
 }
 MAX_PLOT_POINTS = 2000
 
@@ -78,6 +89,8 @@ def display(key: str, value: Any) -> Any:
         return value
     if value is None:
         return ""
+    if key in SENTENCE_KEYS:
+        return "\n".join(value)
     if isinstance(value, list):
         return ", ".join(_number_text(v) for v in value)
     return _number_text(value) if isinstance(value, (int, float)) else str(value)
@@ -94,6 +107,10 @@ def parse(key: str, value: Any) -> Any:
     text = ("" if value is None else str(value)).strip()
     if not text:
         return None
+    if key in STRING_KEYS:
+        return text
+    if key in SENTENCE_KEYS:
+        return [line.strip() for line in text.splitlines() if line.strip()]
     try:
         if key in LIST_KEYS:
             return yaml.safe_load("[" + text.strip("[]") + "]")
@@ -272,6 +289,8 @@ def _widget(ctx: AppContext, key: str, value: Any):
         return gr.Dropdown(choices=_tokenizer_choices(ctx), allow_custom_value=True, **common)
     if key in CHOICES:
         return gr.Dropdown(choices=list(CHOICES[key]), allow_custom_value=True, **common)
+    if key in SENTENCE_KEYS:
+        return gr.Textbox(lines=2, **common)
     if key in TEXT_KEYS:
         return gr.Textbox(**common)
     if hint is bool:

@@ -18,10 +18,12 @@ import pandas as pd
 
 from ..runs.checkpoints import checkpoints_dir, list_checkpoints
 from ..errors import UserError
+from ..evaluate.best import eval_warning
 from ..runs.launch import RunService
 from ..metrics.reader import MetricsReader
 from ..metrics.series import downsample, ema_smooth, overfitting_warning
 from ..runs.status import CONFIG_FILE, RunStatus, log_tail
+from . import evaluation_section
 from .context import AppContext
 
 TICK_SECONDS = 2.0
@@ -239,7 +241,7 @@ def view(ctx: AppContext, run_dir: str | None, smoothing: float, xmin, xmax, ymi
     reader = runs(ctx).reader(run_dir)
     status = runs(ctx).status(run_dir)
     losses, total, lr = plots(reader, smoothing, x_lim, y_lim)
-    warning = overfitting_warning(reader.train, reader.val) or ""
+    warning = overfitting_warning(reader.train, reader.val) or eval_warning(reader.eval) or ""
     return dict(status=status_line(status), banner=banner(status), warning=f"⚠ {warning}" if warning else "",
                 log=log_tail(status.run_dir, lines=LOG_LINES), losses=losses, total=total, lr=lr,
                 alive=status.alive, checkpoint_steps=_checkpoint_signature(run_dir), state=status.state,
@@ -340,6 +342,7 @@ def build(ctx: AppContext) -> dict:
         xmax = gr.Number(0, label="x max", elem_id="run-xmax")
         ymin = gr.Number(0, label="y min", elem_id="run-ymin")
         ymax = gr.Number(0, label="y max", elem_id="run-ymax")
+    evaluation = evaluation_section.build(ctx, run, reader=lambda run_dir: runs(ctx).reader(run_dir))
     log = gr.Textbox(label="Log (last lines)", lines=10, max_lines=20, interactive=False, elem_id="run-log")
     with gr.Row():
         tensorboard = gr.Button("TensorBoard", elem_id="run-tensorboard")
@@ -416,4 +419,5 @@ def build(ctx: AppContext) -> dict:
     return {"run_dropdown": run, "checkpoint": checkpoint, "train": train, "stop": stop, "resume": resume,
             "status": status, "banner": banner_md, "warning": warning, "log": log, "loss_plot": losses,
             "total_plot": total, "lr_plot": lr, "smoothing": smoothing, "timer": timer, "compare": compare,
-            "compare_plot": compare_plot, "message": message, "tensorboard_link": tensorboard_link}
+            "compare_plot": compare_plot, "message": message, "tensorboard_link": tensorboard_link,
+            "evaluation": evaluation}

@@ -22,7 +22,6 @@ class OpenAIWhisperTranscriber:
     @classmethod
     def load(cls, model: str, *, device: str = "auto", decode_options: dict | None = None) -> "OpenAIWhisperTranscriber":
         """`decode_options` go to whisper's transcribe (e.g. temperature=0.0 to turn off the fallback)."""
-        import torch
         import whisper
 
         device = resolve_device(device)
