@@ -26,6 +26,7 @@ import torch
 
 from .. import config as configuration
 from ..errors import UserError
+from ..evaluate.store import SAMPLES_DIR
 from ..metrics.writer import METRICS_FILE
 from ..models.files import MODEL_FILES
 from . import batching, checkpointing, distributed
@@ -167,6 +168,7 @@ class Trainer:
                 samples.append(Sample(entry.where, tokens, features.codes, features.mel, features.n_samples))
                 fingerprint.update(f"{Path(entry.audio).name}|{entry.text}|{features.n_samples}\n".encode())
                 fingerprint.update(features.codes.numpy().tobytes())
+                fingerprint.update(tokens.numpy().tobytes())  # a tokenizer trained again changes the run
         return samples, fingerprint.hexdigest()[:16], skipped
 
     def _model_limits(self) -> tuple[int, int]:
@@ -207,7 +209,7 @@ class Trainer:
         target = self.run_dir / "previous" / datetime.now().strftime("%Y%m%d-%H%M%S")
         target.mkdir(parents=True, exist_ok=True)
         self.report.close()  # its files are about to move
-        for name in (METRICS_FILE, TRAIN_LOG, TENSORBOARD_DIR, "checkpoints"):
+        for name in (METRICS_FILE, TRAIN_LOG, TENSORBOARD_DIR, "checkpoints", SAMPLES_DIR):
             if (self.run_dir / name).exists():
                 shutil.move(str(self.run_dir / name), str(target / name))
         self.report = Report(self.run_dir, enabled=True)
