@@ -166,4 +166,4 @@ def test_renaming_a_recording_keeps_its_corrections_and_transcript(workspace, re
     again = prepare_dataset(workspace, "v", options, transcriber=faster)
     assert again.transcribed == 0  # the cached transcript followed the file
     assert again.corrections["kept"] == 1 and again.corrections["unplaced"] == []
-    assert "Renamed but mine." in {e.text for e in read_list(dataset / "train.txt")}
+    assert "Renamed but mine." in {e.text for e in read_list(dataset / "train.txt")[0]}
