@@ -32,7 +32,7 @@ from .workspace import Workspace, default_root
 
 __all__ = [
     "ModelConfig", "SchedulerConfig", "OptimizerConfig", "ValidationConfig", "TrainingConfig",
-    "Problem", "Suggestion", "DatasetStats", "SCHEDULERS", "OPTIMIZERS", "PRECISIONS", "DEVICES",
+    "Problem", "Suggestion", "DatasetStats", "SCHEDULERS", "OPTIMIZERS", "PRECISIONS", "DEVICES", "ATTENTIONS",
     "config_to_dict", "config_from_dict", "load_config", "save_config", "apply_overrides",
     "workspace_for_config", "resolve_paths", "validate_config", "errors_of", "check_config",
     "suggest_settings", "dataset_stats", "micro_batch_size", "world_size", "steps_per_epoch",
@@ -43,6 +43,7 @@ SCHEDULERS = ("multistep", "cosine", "constant")
 OPTIMIZERS = ("adamw", "adamw8bit")
 PRECISIONS = ("fp32", "fp16", "bf16")
 DEVICES = ("auto", "cuda", "cpu")
+ATTENTIONS = ("sdpa", "eager")  # models/attention.py: the same function; sdpa keeps no attention matrices
 CONFIG_FILENAME = "train.yaml"
 BASE_WEIGHTS = "autoregressive.pth"
 
@@ -55,6 +56,7 @@ class ModelConfig:
     models_dir: str = "models/tortoise"
     dropout: float | None = None  # None: TorToiSe's own
     gradient_checkpointing: bool = False
+    attention: str = "sdpa"  # sdpa | eager: how GPT-2's attention is computed (same function, same weights)
 
 
 @dataclass(frozen=True)
@@ -433,7 +435,8 @@ def _check_names(cfg: TrainingConfig) -> list[Problem]:
     for key, value, allowed in (("scheduler.type", cfg.scheduler.type, SCHEDULERS),
                                 ("optimizer.type", cfg.optimizer.type, OPTIMIZERS),
                                 ("precision", cfg.precision, PRECISIONS),
-                                ("device", cfg.device, DEVICES)):
+                                ("device", cfg.device, DEVICES),
+                                ("model.attention", cfg.model.attention, ATTENTIONS)):
         if value not in allowed:
             out.append(_error(key, f"{key}: {value!r} is not one of {', '.join(allowed)}"))
     return out

@@ -22,7 +22,7 @@ from .context import AppContext
 
 GROUPS = [
     ("Dataset and model", ["dataset", "model.source", "model.models_dir", "model.dropout",
-                           "model.gradient_checkpointing"]),
+                           "model.gradient_checkpointing", "model.attention"]),
     ("Schedule", ["epochs", "max_steps", "batch_size", "gradient_accumulation", "learning_rate", "text_lr_weight",
                   "mel_lr_weight", "scheduler.type", "scheduler.milestones", "scheduler.gamma", "scheduler.restarts",
                   "scheduler.eta_min", "warmup_steps"]),
@@ -34,7 +34,7 @@ GROUPS = [
 KEYS = [key for _, keys in GROUPS for key in keys]
 HINTS = {key: hint for key, hint, _ in C.flat_fields()}
 CHOICES = {"scheduler.type": C.SCHEDULERS, "optimizer.type": C.OPTIMIZERS, "precision": C.PRECISIONS,
-           "device": C.DEVICES}
+           "device": C.DEVICES, "model.attention": C.ATTENTIONS}
 # Keys shown as text: optional values (empty = the default behaviour) and lists.
 TEXT_KEYS = {"model.dropout", "max_steps", "scheduler.milestones", "optimizer.betas", "model.models_dir"}
 LIST_KEYS = {"scheduler.milestones", "optimizer.betas"}
@@ -43,6 +43,7 @@ INFO = {
     "model.source": "base = TorToiSe's autoregressive.pth; or a fine-tune / checkpoint",
     "model.models_dir": "TorToiSe's weights, relative to the workspace",
     "model.dropout": "empty = TorToiSe's own",
+    "model.attention": "sdpa: the same attention without storing its matrices (less memory); eager: transformers' own",
     "max_steps": "optional: stop there with a checkpoint (empty = run all epochs)",
     "batch_size": "global batch per optimizer step",
     "gradient_accumulation": "micro-batches per step on each GPU",
