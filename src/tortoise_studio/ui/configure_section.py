@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from .. import config as C
+from .. import memory
 from ..errors import UserError
 from ..workspace import safe_name
 from ..schedule import learning_rates, milestone_steps, steps_per_epoch, total_steps
@@ -192,7 +193,24 @@ def validate_handler(ctx: AppContext, values: list[Any]) -> tuple[str, pd.DataFr
     except UserError as exc:
         return f"- **error**: {exc}", suggestion_rows([])
     problems = C.validate_config(cfg, ctx.workspace)
+    if not C.errors_of(problems):  # a valid configuration: will it fit, and if not, what would
+        problems += memory.memory_problems(cfg, ctx.workspace, memory.device_memory(cfg.device))
     return problems_markdown(problems), suggestion_rows(problems)
+
+
+def memory_handler(ctx: AppContext, values: list[Any]) -> str:
+    """The estimated peak memory of the form's configuration against the device's memory."""
+    try:
+        cfg = config_from_form(values)
+        if not cfg.dataset:
+            return "Estimated peak memory: choose a dataset."
+        device = memory.device_memory(cfg.device)
+        estimate = memory.estimate_for_config(cfg, ctx.workspace, device)
+    except (UserError, ValueError) as exc:
+        return f"Estimated peak memory: not available ({exc})."
+    if estimate is None:
+        return f"Estimated peak memory: dataset {cfg.dataset!r} has no readable clips in train.txt yet."
+    return memory.summary(estimate, device)
 
 
 def suggest_handler(ctx: AppContext, values: list[Any]) -> tuple[str, pd.DataFrame]:
@@ -301,6 +319,7 @@ def build(ctx: AppContext) -> dict:
                                interactive=True, elem_id="config-suggestions", wrap=True)
     accept = gr.Button("Accept suggestions", elem_id="config-accept")
     summary = gr.Markdown(elem_id="config-summary")
+    memory_note = gr.Markdown(elem_id="config-memory")
     plot = gr.LinePlot(pd.DataFrame({"step": [], "lr": []}), x="step", y="lr", title="Learning rate per optimizer step",
                        elem_id="config-lr-plot", height=260)
     saved_path = gr.Textbox(label="Saved configuration", interactive=False, elem_id="config-saved-path")
@@ -310,6 +329,10 @@ def build(ctx: AppContext) -> dict:
 
     # One listener for every field; "always_last" coalesces the burst of changes a Load or Accept makes.
     gr.on([w.change for w in inputs] + [run.change], preview, [run, *inputs], [plot, summary],
+          trigger_mode="always_last", show_progress="hidden")
+
+    # Its own listener: the first estimate of a model size measures it for a few seconds, the plot need not wait.
+    gr.on([w.change for w in inputs], lambda *values: memory_handler(ctx, list(values)), inputs, memory_note,
           trigger_mode="always_last", show_progress="hidden")
 
     def on_validate(*values):
@@ -351,4 +374,4 @@ def build(ctx: AppContext) -> dict:
     widgets["dataset"].change(lambda d: gr.update(choices=source_choices(ctx, d)), widgets["dataset"],
                               widgets["model.source"])
     return {"saved_path": saved_path, "run": run, "widgets": widgets, "message": message, "plot": plot,
-            "summary": summary, "suggestions": suggestions, "load_path": load_path, "save": save, "load": load}
+            "summary": summary, "memory": memory_note, "suggestions": suggestions, "load_path": load_path, "save": save, "load": load}
