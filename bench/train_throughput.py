@@ -42,16 +42,19 @@ SENTENCE = ("the quick brown fox jumps over the lazy dog while the rain falls so
 
 
 def make_models(folder: Path, size: str) -> None:
-    """tiny: make_tiny_models. mid: UnifiedVoice 6 x 512 and the full-size DVAE, random weights."""
+    """tiny: make_tiny_models. mid: UnifiedVoice 6 x 512 and the full-size DVAE; full: both at the published
+    sizes (the other models stay tiny: training does not use them); random weights."""
     import torch
     import yaml
     from tortoise_studio.models import make_tiny_models
     from tortoise_studio.models.files import PUBLISHED_SIZES
     make_tiny_models(folder)
-    if size == "mid":
+    if size in ("mid", "full"):
         from tortoise.models.autoregressive import UnifiedVoice
         from tortoise_studio.models import DiscreteVAE
-        ar = {**PUBLISHED_SIZES["autoregressive"], "layers": 6, "model_dim": 512, "heads": 8}
+        ar = dict(PUBLISHED_SIZES["autoregressive"])
+        if size == "mid":
+            ar.update(layers=6, model_dim=512, heads=8)
         sizes = yaml.safe_load((folder / "models.yaml").read_text())
         sizes.update(autoregressive=ar, dvae=PUBLISHED_SIZES["dvae"])
         (folder / "models.yaml").write_text(yaml.safe_dump(sizes))
