@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,7 @@ FIT_FRACTION = 0.9  # of the device's memory: the rest for the CUDA context and 
 GIB = 1024 ** 3
 # The lengths measured (text, codes): small, distinct ratios, so the fit can tell the terms apart.
 _PROBES = ((8, 12), (24, 12), (12, 36))
+_PROBING = threading.RLock()  # the UI may ask from two handlers at once; the probe model is cut and restored
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,6 @@ class Longest:
     @property
     def codes(self) -> int:
         return self.samples // SAMPLES_PER_CODE + 1  # n // 1024 + 1 codes (the stop token comes on top)
-
-    @property
-    def positions(self) -> int:
-        """GPT-2 positions of one clip: conditioning, start + text + stop, start + codes + stop."""
-        return 1 + self.text_tokens + 2 + self.codes + 2
 
 
 @dataclass(frozen=True)
@@ -92,7 +89,7 @@ class ActivationProfile:
     backward_per_code_position: float = 0.0  # the two logits-sized gradients at the start of the backward pass
 
     def saved_bytes(self, *, layers: int, text: int, codes: int, clips: int) -> float:
-        positions = text + codes + 5
+        positions = text + codes + 5  # conditioning, start + text + stop, start + codes + stop
         per_clip = (self.per_clip + self.per_text_position * (text + 2) + self.per_code_position * (codes + 2)
                     + layers * (self.per_layer_linear * positions + self.per_layer_quadratic * positions ** 2))
         return clips * per_clip + self.weight_copies_base + layers * self.weight_copies_per_layer
@@ -183,7 +180,7 @@ def _is_weight_copy(tensor, own: set[int]) -> bool:
                for nxt, _ in fn.next_functions if nxt is not None)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=1)  # one model size at a time (the fitted profiles stay cached)
 def _probe_model(sizes_key: tuple, dropout: float | None):
     """UnifiedVoice at these sizes with 2 GPT-2 layers, random weights, the trainer's GELU."""
     import torch
@@ -219,6 +216,13 @@ def activation_profile(sizes_key: tuple, *, attention: str = "sdpa", checkpointi
                        precision: str = "fp32", dropout: float | None = None,
                        device: str = "cpu") -> ActivationProfile:
     """Fit the saved-bytes form (module docstring) from measurements of a 2- and a 1-layer model."""
+    with _PROBING:
+        return _fit_profile(sizes_key, attention=attention, checkpointing=checkpointing, precision=precision,
+                            dropout=dropout, device=device)
+
+
+def _fit_profile(sizes_key: tuple, *, attention: str, checkpointing: bool, precision: str, dropout: float | None,
+                 device: str) -> ActivationProfile:
     import numpy as np
     import torch
     from .models.attention import set_attention
@@ -373,7 +377,7 @@ def summary(estimate: MemoryEstimate, device: DeviceMemory) -> str:
     seconds = estimate.longest.samples / 22050
     parts = ", ".join(f"{name} {gib(n)}" for name, n in estimate.parts().items())
     verdict = "fits" if estimate.total <= device.usable else "**will not fit**"
-    room = f" (90% of it usable)" if device.kind == "cuda" else ""
+    room = f" ({FIT_FRACTION:.0%} of it usable)" if device.kind == "cuda" else ""
     return (f"Estimated peak memory: **{gib(estimate.total)}** of {gib(device.total)} {device.name}{room}: "
             f"{verdict}. {parts}; micro-batch of {estimate.micro_batch} clips padded to the dataset's longest "
             f"clip ({seconds:.1f} s, {estimate.longest.codes} codes) and text ({estimate.longest.text_tokens} tokens).")
