@@ -163,10 +163,16 @@ def generation(models: Path, kind: str, max_mel_tokens: int) -> list[dict]:
                         continue
                     settings = GenerationSettings.from_preset(preset, kv_cache=kv_cache, half=half,
                                                               max_mel_tokens=max_mel_tokens)
-                    synth.generate(text=GENERATION_TEXT, voice="check", models_dir=models, settings=settings)  # warm
-                    started = time.perf_counter()
-                    speech = synth.generate(text=GENERATION_TEXT, voice="check", models_dir=models, settings=settings)
-                    seconds = time.perf_counter() - started
+                    try:
+                        synth.generate(text=GENERATION_TEXT, voice="check", models_dir=models, settings=settings)  # warm
+                        started = time.perf_counter()
+                        speech = synth.generate(text=GENERATION_TEXT, voice="check", models_dir=models,
+                                                settings=settings)
+                        seconds = time.perf_counter() - started
+                    except Exception as exc:  # recorded, and the check fails at the end (a CUDA error included)
+                        rows.append({**row, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"})
+                        print(f"generation {preset} kv_cache={kv_cache} half={half}: FAILED {rows[-1]['error']}", flush=True)
+                        continue
                     rows.append({**row, "audio_seconds": round(speech.duration, 3), "compute_seconds": round(seconds, 3),
                                  "seconds_per_audio_second": round(seconds / speech.duration, 4)})
                     print(f"generation {preset} kv_cache={kv_cache} half={half}: "
@@ -221,7 +227,7 @@ def main() -> int:
             generation_models = make_full_models(tmp / "full-models") if gpu else models
             figures["generation"] = generation(generation_models, kind, args.max_mel_tokens or (100 if gpu else 20))
     figures["data_path"] = {"skipped": "--skip-throughput"} if args.skip_throughput else data_path(kind, args.timeout)
-    failures = [r for r in figures["runs"] if "error" in r or r.get("loss_finite") is False]
+    failures = [r for r in figures["runs"] + figures.get("generation", []) if "error" in r or r.get("loss_finite") is False]
     if "error" in figures["data_path"]:
         failures.append(figures["data_path"])
     figures["ok"] = not failures

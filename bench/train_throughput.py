@@ -149,8 +149,10 @@ def _summary(timings: list[tuple[float, float]], batch: int) -> dict:
             "sec_per_step": wall}
 
 
-def measure_old(work: Path, models: Path, steps: int, batch: int, train_on_padding: bool = False) -> dict:
-    """DLAS's per-step work, reimplemented on the same model and optimizer."""
+def measure_old(work: Path, models: Path, steps: int, batch: int, train_on_padding: bool = False,
+                device: str = "cpu") -> dict:
+    """DLAS's per-step work, reimplemented on the same model and optimizer (on a GPU, the mel is made on
+    the CPU and the DVAE and the model run on the GPU)."""
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -161,8 +163,8 @@ def measure_old(work: Path, models: Path, steps: int, batch: int, train_on_paddi
     dataset = work / "training" / "bench"
     entries, _ = read_list(dataset / "train.txt", dataset)
     tokenizer = TextTokenizer()
-    model = load_autoregressive(models, dropout=0.0, attention="eager").train()  # the predecessor's attention
-    dvae = load_dvae(models)
+    model = load_autoregressive(models, dropout=0.0, attention="eager").train().to(device)  # the predecessor's
+    dvae = load_dvae(models).to(device)
     optimizer = build_optimizer(model, kind="adamw", learning_rate=1e-5, betas=(0.9, 0.96), weight_decay=0.01)
     rng = np.random.default_rng(0)
 
@@ -184,13 +186,13 @@ def measure_old(work: Path, models: Path, steps: int, batch: int, train_on_paddi
             wavs.append(F.pad(wav, (0, MAX_SAMPLES - len(wav))))
             texts.append(F.pad(tokens, (0, MAX_TEXT_TOKENS - len(tokens))))
         with torch.no_grad():
-            mel = normalized_mel(torch.stack(wavs))  # every clip padded to 11.6 s, every step
+            mel = normalized_mel(torch.stack(wavs)).to(device)  # every clip padded to 11.6 s, every step
             codes = dvae.codes(mel)
-            cond = normalized_mel(torch.cat(conds)).view(len(indices), 2, 80, -1)
+            cond = normalized_mel(torch.cat(conds)).view(len(indices), 2, 80, -1).to(device)
         data_cpu.append(time.process_time() - data_started)
         latent = model.get_conditioning(cond)
-        loss_text, loss_mel, _ = model(latent, torch.stack(texts), torch.tensor(text_lengths), codes,
-                                       torch.tensor(wav_lengths))
+        loss_text, loss_mel, _ = model(latent, torch.stack(texts).to(device), torch.tensor(text_lengths, device=device),
+                                       codes, torch.tensor(wav_lengths, device=device))
         optimizer.zero_grad(set_to_none=True)
         (0.01 * loss_text + loss_mel).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 4.0)
@@ -198,7 +200,7 @@ def measure_old(work: Path, models: Path, steps: int, batch: int, train_on_paddi
 
     order = rng.permutation(len(entries))
     batches = [[int(order[(k * batch + j) % len(order)]) for j in range(batch)] for k in range(steps)]
-    timings = [_timed(lambda b=b: step(b)) for b in batches]
+    timings = [_timed(lambda b=b: step(b), device) for b in batches]
     # the part of each step the new path does once per clip instead (decode, pad, mel, DVAE codes)
     return {**_summary(timings, batch), "data_cpu_s_per_step": sum(data_cpu) / len(data_cpu)}
 
@@ -215,7 +217,8 @@ def child(args) -> None:
             from tortoise_studio.flops import matmul_rate
             figures["matmul_flops_per_cpu_s"] = matmul_rate(args.precision, clock=time.process_time)
     else:
-        figures = measure_old(work, models, args.steps, args.batch, train_on_padding=args.path == "old_padded")
+        figures = measure_old(work, models, args.steps, args.batch, train_on_padding=args.path == "old_padded",
+                              device=args.device)
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print("RESULT " + json.dumps(figures), flush=True)
 
