@@ -33,13 +33,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from transformers.models.gpt2.modeling_gpt2 import GPT2Attention
 
 ATTENTIONS = ("sdpa", "eager")
-
-
-def _gpt2_attention_class():
-    from transformers.models.gpt2.modeling_gpt2 import GPT2Attention
-    return GPT2Attention
 
 
 def causal_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, *,
@@ -71,43 +67,28 @@ def _bottom_right_triangle(q_len: int, k_len: int, device) -> torch.Tensor:
     return torch.ones(q_len, k_len, dtype=torch.bool, device=device).tril(k_len - q_len)
 
 
-def _sdpa_class():
-    """SdpaGPT2Attention, made on first use (transformers is imported only then)."""
-    global _SDPA_CLASS
-    if _SDPA_CLASS is None:
-        base = _gpt2_attention_class()
+class SdpaGPT2Attention(GPT2Attention):
+    """GPT2Attention whose score-softmax-value product is one scaled_dot_product_attention call."""
 
-        class SdpaGPT2Attention(base):
-            """GPT2Attention whose score-softmax-value product is one scaled_dot_product_attention call."""
-
-            def forward(self, hidden_states, layer_past=None, attention_mask=None, head_mask=None,
-                        encoder_hidden_states=None, encoder_attention_mask=None, use_cache=False,
-                        output_attentions=False):
-                if (output_attentions or head_mask is not None or encoder_hidden_states is not None
-                        or self.reorder_and_upcast_attn):
-                    return super().forward(hidden_states, layer_past, attention_mask, head_mask,
-                                           encoder_hidden_states, encoder_attention_mask, use_cache,
-                                           output_attentions)
-                query, key, value = self.c_attn(hidden_states).split(self.split_size, dim=2)
-                query = self._split_heads(query, self.num_heads, self.head_dim)
-                key = self._split_heads(key, self.num_heads, self.head_dim)
-                value = self._split_heads(value, self.num_heads, self.head_dim)
-                if layer_past is not None:
-                    past_key, past_value = layer_past
-                    key = torch.cat((past_key, key), dim=-2)
-                    value = torch.cat((past_value, value), dim=-2)
-                present = (key, value) if use_cache is True else None
-                output = causal_attention(query, key, value, attention_mask=attention_mask,
-                                          dropout_p=self.attn_dropout.p if self.training else 0.0,
-                                          scale=gpt2_scale(self, value.size(-1)))
-                output = self.c_proj(self._merge_heads(output, self.num_heads, self.head_dim))
-                return self.resid_dropout(output), present
-
-        _SDPA_CLASS = SdpaGPT2Attention
-    return _SDPA_CLASS
-
-
-_SDPA_CLASS = None
+    def forward(self, hidden_states, layer_past=None, attention_mask=None, head_mask=None,
+                encoder_hidden_states=None, encoder_attention_mask=None, use_cache=False, output_attentions=False):
+        if output_attentions or head_mask is not None or encoder_hidden_states is not None or self.reorder_and_upcast_attn:
+            return super().forward(hidden_states, layer_past, attention_mask, head_mask, encoder_hidden_states,
+                                   encoder_attention_mask, use_cache, output_attentions)
+        query, key, value = self.c_attn(hidden_states).split(self.split_size, dim=2)
+        query = self._split_heads(query, self.num_heads, self.head_dim)
+        key = self._split_heads(key, self.num_heads, self.head_dim)
+        value = self._split_heads(value, self.num_heads, self.head_dim)
+        if layer_past is not None:
+            past_key, past_value = layer_past
+            key = torch.cat((past_key, key), dim=-2)
+            value = torch.cat((past_value, value), dim=-2)
+        present = (key, value) if use_cache is True else None
+        output = causal_attention(query, key, value, attention_mask=attention_mask,
+                                  dropout_p=self.attn_dropout.p if self.training else 0.0,
+                                  scale=gpt2_scale(self, value.size(-1)))
+        output = self.c_proj(self._merge_heads(output, self.num_heads, self.head_dim))
+        return self.resid_dropout(output), present
 
 
 def gpt2_scale(attention: nn.Module, head_dim: int) -> float:
@@ -125,18 +106,17 @@ def set_attention(model: nn.Module, attention: str) -> nn.Module:
     """
     if attention not in ATTENTIONS:
         raise ValueError(f"attention {attention!r} is not one of {', '.join(ATTENTIONS)}")
-    eager, sdpa = _gpt2_attention_class(), _sdpa_class()
-    target = sdpa if attention == "sdpa" else eager
+    target = SdpaGPT2Attention if attention == "sdpa" else GPT2Attention
     for module in model.modules():
-        if isinstance(module, eager) and not module.is_cross_attention:
+        if isinstance(module, GPT2Attention) and not module.is_cross_attention:
             module.__class__ = target
     return model
 
 
 def attention_of(model: nn.Module) -> str | None:
     """"sdpa" or "eager" when every GPT-2 attention in `model` is of that kind, None when it has none."""
-    eager = _gpt2_attention_class()
-    kinds = {"sdpa" if isinstance(m, _sdpa_class()) else "eager" for m in model.modules() if isinstance(m, eager)}
+    kinds = {"sdpa" if isinstance(m, SdpaGPT2Attention) else "eager" for m in model.modules()
+             if isinstance(m, GPT2Attention)}
     if len(kinds) > 1:
         raise ValueError("the model mixes eager and SDPA attention")
     return kinds.pop() if kinds else None
