@@ -11,12 +11,14 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def write_result(name: str, figures: dict) -> Path:
-    """Print the figures and write them, with the machine they were measured on, to bench/results/<name>.json."""
-    RESULTS.mkdir(exist_ok=True)
+def write_result(name: str, figures: dict, folder: Path | None = None) -> Path:
+    """Print the figures and write them, with the machine they were measured on, to bench/results/<name>.json
+    (or to `folder`, for a test that must not replace the recorded figures)."""
+    folder = Path(folder) if folder is not None else RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
     record = {"benchmark": name, "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, **figures}
-    path = RESULTS / f"{name}.json"
+    path = folder / f"{name}.json"
     path.write_text(json.dumps(record, indent=2) + "\n")
     for key, value in figures.items():
         print(f"{key}: {value}")

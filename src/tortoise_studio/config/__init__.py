@@ -22,16 +22,16 @@ from .files import CONFIG_FILENAME, config_yaml, load_config, read_config_file, 
 from .paths import resolve_paths, workspace_for_config
 from .resolve import ResolvedConfig, apply_overrides, resolve_config
 from .schedule import steps_per_epoch, total_steps
-from .schema import (OPTIMIZERS, PRECISIONS, SCHEDULERS, EvaluationConfig, ModelConfig, OptimizerConfig, SchedulerConfig,
+from .schema import (ATTENTIONS, OPTIMIZERS, PRECISIONS, SCHEDULERS, EvaluationConfig, ModelConfig, OptimizerConfig, SchedulerConfig,
                      TrainingConfig, ValidationConfig, config_from_dict, config_to_dict, default_run_name,
                      flat_fields, from_flat, micro_batch_size, to_flat, world_size)
 from .stats import DatasetStats, count_train_clips, dataset_stats
 from .suggestions import Suggestion, apply_suggestions, suggest_settings
-from .validation import Problem, check_config, errors_of, validate_config
+from .validation import EVALUATION_PRESETS, Problem, check_config, errors_of, validate_config
 
 __all__ = [
     "ModelConfig", "SchedulerConfig", "OptimizerConfig", "ValidationConfig", "EvaluationConfig", "TrainingConfig",
-    "Problem", "Suggestion", "DatasetStats", "SCHEDULERS", "OPTIMIZERS", "PRECISIONS", "DEVICES",
+    "Problem", "Suggestion", "DatasetStats", "SCHEDULERS", "OPTIMIZERS", "PRECISIONS", "DEVICES", "ATTENTIONS", "EVALUATION_PRESETS",
     "config_to_dict", "config_from_dict", "load_config", "read_config_file", "save_config", "apply_overrides",
     "workspace_for_config", "resolve_paths", "ResolvedConfig", "resolve_config", "validate_config", "errors_of", "check_config",
     "suggest_settings", "dataset_stats", "micro_batch_size", "world_size", "steps_per_epoch",

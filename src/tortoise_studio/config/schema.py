@@ -23,6 +23,7 @@ from ..overrides import build
 SCHEDULERS = ("multistep", "cosine", "constant")
 OPTIMIZERS = ("adamw", "adamw8bit")
 PRECISIONS = ("fp32", "fp16", "bf16")
+ATTENTIONS = ("sdpa", "eager")  # models/attention.py: the same function; sdpa keeps no attention matrices
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class ModelConfig:
     models_dir: str = "models/tortoise"
     dropout: float | None = None  # None: TorToiSe's own
     gradient_checkpointing: bool = False
+    attention: str = "sdpa"  # sdpa | eager: how GPT-2's attention is computed (same function, same weights)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from ..errors import UserError
 from ..workspace import Workspace
 from .paths import resolve_paths
 from .schedule import milestone_epochs, total_steps
-from .schema import OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainingConfig, _get, world_size
+from .schema import ATTENTIONS, OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainingConfig, _get, world_size
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,8 @@ def _check_names(cfg: TrainingConfig) -> list[Problem]:
     for key, value, allowed in (("scheduler.type", cfg.scheduler.type, SCHEDULERS),
                                 ("optimizer.type", cfg.optimizer.type, OPTIMIZERS),
                                 ("precision", cfg.precision, PRECISIONS),
-                                ("device", cfg.device, DEVICES)):
+                                ("device", cfg.device, DEVICES),
+                                ("model.attention", cfg.model.attention, ATTENTIONS)):
         if value not in allowed:
             out.append(_error(key, f"{key}: {value!r} is not one of {', '.join(allowed)}"))
     return out

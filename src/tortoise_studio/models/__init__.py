@@ -10,6 +10,7 @@ import importlib
 
 _SOURCES = {
     "ModelStatus": "check", "check_models": "check",
+    "attention_of": "attention", "set_attention": "attention",
     "DiscreteVAE": "dvae",
     "MODEL_FILES": "files", "PUBLISHED_SIZES": "files", "ModelFileError": "files", "model_sizes": "files",
     "build_autoregressive": "loader", "fuse_gelu": "loader", "load_autoregressive": "loader", "load_clvp": "loader",

@@ -92,16 +92,19 @@ def _construct(cls, kind: str, models_dir: str | Path, **overrides) -> nn.Module
 
 
 def build_autoregressive(models_dir: str | Path, *, dropout: float | None = None,
-                         checkpointing: bool = False) -> nn.Module:
+                         checkpointing: bool = False, attention: str = "sdpa") -> nn.Module:
     """UnifiedVoice with random weights at the sizes of models_dir.
 
     dropout=None keeps TorToiSe's own dropout (GPT-2's 0.1); a number sets every dropout in the model.
+    attention: "sdpa" computes GPT-2's attention with torch's fused kernel (models/attention.py: the same
+    function and weights, without storing the attention matrices), "eager" keeps transformers' own code.
     """
     from tortoise.models.autoregressive import UnifiedVoice
+    from .attention import set_attention
     model = _construct(UnifiedVoice, "autoregressive", models_dir, checkpointing=checkpointing)
     if dropout is not None:
         set_dropout(model, dropout)
-    return model
+    return set_attention(model, attention)
 
 
 def set_dropout(model: nn.Module, p: float) -> None:
@@ -130,16 +133,17 @@ def fuse_gelu(model: nn.Module) -> nn.Module:
 
 
 def load_autoregressive(models_dir: str | Path, weights: str | Path | None = None, *, dropout: float | None = None,
-                        checkpointing: bool = False, map_location="cpu") -> nn.Module:
+                        checkpointing: bool = False, attention: str = "sdpa", map_location="cpu") -> nn.Module:
     """UnifiedVoice at the sizes of models_dir with the weights of `weights` (default models_dir/autoregressive.pth).
 
     `weights` may be a fine-tune or a training checkpoint's model.pth (plain state dicts). Returned in train
-    mode on the CPU; call .eval() (and TorToiSe's post_init_gpt2_config) to generate.
+    mode on the CPU; call .eval() (and TorToiSe's post_init_gpt2_config) to generate: its KV-cached inference
+    model shares the GPT-2 blocks, so it runs the same `attention`.
     """
     path = Path(weights) if weights is not None else model_path(models_dir, "autoregressive")
     state = read_state_dict(path, map_location=map_location)
     state = {k: v for k, v in state.items() if not _LEGACY_GPT2_BUFFERS.match(k)}
-    model = build_autoregressive(models_dir, dropout=dropout, checkpointing=checkpointing)
+    model = build_autoregressive(models_dir, dropout=dropout, checkpointing=checkpointing, attention=attention)
     load_strict(model, state, path, sizes_origin(models_dir))
     return model
 

@@ -218,7 +218,8 @@ class Trainer:
     def _build_model(self, weights: Path) -> torch.nn.Module:
         from ..models import fuse_gelu, load_autoregressive
         model = fuse_gelu(load_autoregressive(self.models_dir, weights, dropout=self.cfg.model.dropout,
-                                              checkpointing=self.cfg.model.gradient_checkpointing))
+                                              checkpointing=self.cfg.model.gradient_checkpointing,
+                                              attention=self.cfg.model.attention))
         self.report.log(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters from {weights}")
         return model.to(self.device).train()
 

@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from .. import config as C
+from .. import memory
 from ..dataset.advice import dataset_advice
 from ..runs.checkpoints import list_finetunes, list_run_checkpoints
 from ..errors import UserError
@@ -24,7 +25,7 @@ from .context import AppContext
 
 GROUPS = [
     ("Dataset and model", ["dataset", "model.source", "model.models_dir", "model.dropout",
-                           "model.gradient_checkpointing", "tokenizer"]),
+                           "model.gradient_checkpointing", "model.attention", "tokenizer"]),
     ("Schedule", ["epochs", "max_steps", "batch_size", "gradient_accumulation", "learning_rate", "text_lr_weight",
                   "mel_lr_weight", "scheduler.type", "scheduler.milestones", "scheduler.gamma", "scheduler.restarts",
                   "scheduler.eta_min", "warmup_steps"]),
@@ -39,7 +40,7 @@ GROUPS = [
 KEYS = [key for _, keys in GROUPS for key in keys]
 HINTS = {key: hint for key, hint, _ in C.flat_fields()}
 CHOICES = {"scheduler.type": C.SCHEDULERS, "optimizer.type": C.OPTIMIZERS, "precision": C.PRECISIONS,
-           "device": C.DEVICES, "evaluation.preset": C.EVALUATION_PRESETS,
+           "device": C.DEVICES, "model.attention": C.ATTENTIONS, "evaluation.preset": C.EVALUATION_PRESETS,
            "evaluation.device": ("auto", "cpu", "cuda", "cuda:1")}
 # Keys shown as text: optional values (empty = the default behaviour) and lists.
 TEXT_KEYS = {"model.dropout", "max_steps", "scheduler.milestones", "optimizer.betas", "model.models_dir",
@@ -53,6 +54,7 @@ INFO = {
     "model.models_dir": "TorToiSe's weights, relative to the workspace",
     "model.dropout": "empty = TorToiSe's own",
     "tokenizer": "english = TorToiSe's; another language: one trained in Prepare > Tokenizer",
+    "model.attention": "sdpa: the same attention without storing its matrices (less memory); eager: transformers' own",
     "max_steps": "optional: stop there with a checkpoint (empty = run all epochs)",
     "batch_size": "global batch per optimizer step",
     "gradient_accumulation": "micro-batches per step on each GPU",
@@ -210,7 +212,24 @@ def validate_handler(ctx: AppContext, values: list[Any]) -> tuple[str, pd.DataFr
     except UserError as exc:
         return f"- **error**: {exc}", suggestion_rows([])
     problems = C.validate_config(cfg, ctx.workspace)
+    if not C.errors_of(problems):  # a valid configuration: will it fit, and if not, what would
+        problems += memory.memory_problems(cfg, ctx.workspace, memory.device_memory(cfg.device))
     return problems_markdown(problems), suggestion_rows(problems)
+
+
+def memory_handler(ctx: AppContext, values: list[Any]) -> str:
+    """The estimated peak memory of the form's configuration against the device's memory."""
+    try:
+        cfg = config_from_form(values)
+        if not cfg.dataset:
+            return "Estimated peak memory: choose a dataset."
+        device = memory.device_memory(cfg.device)
+        estimate = memory.estimate_for_config(cfg, ctx.workspace, device)
+    except (UserError, ValueError) as exc:
+        return f"Estimated peak memory: not available ({exc})."
+    if estimate is None:
+        return f"Estimated peak memory: dataset {cfg.dataset!r} has no readable clips in train.txt yet."
+    return memory.summary(estimate, device)
 
 
 def suggest_handler(ctx: AppContext, values: list[Any]) -> tuple[str, pd.DataFrame]:
@@ -328,6 +347,7 @@ def build(ctx: AppContext) -> dict:
                                interactive=True, elem_id="config-suggestions", wrap=True)
     accept = gr.Button("Accept suggestions", elem_id="config-accept")
     summary = gr.Markdown(elem_id="config-summary")
+    memory_note = gr.Markdown(elem_id="config-memory")
     plot = gr.LinePlot(pd.DataFrame({"step": [], "lr": []}), x="step", y="lr", title="Learning rate per optimizer step",
                        elem_id="config-lr-plot", height=260)
     saved_path = gr.Textbox(label="Saved configuration", interactive=False, elem_id="config-saved-path")
@@ -337,6 +357,10 @@ def build(ctx: AppContext) -> dict:
 
     # One listener for every field; "always_last" coalesces the burst of changes a Load or Accept makes.
     gr.on([w.change for w in inputs] + [run.change], preview, [run, *inputs], [plot, summary],
+          trigger_mode="always_last", show_progress="hidden")
+
+    # Its own listener: the first estimate of a model size measures it for a few seconds, the plot need not wait.
+    gr.on([w.change for w in inputs], lambda *values: memory_handler(ctx, list(values)), inputs, memory_note,
           trigger_mode="always_last", show_progress="hidden")
 
     def on_validate(*values):
@@ -379,4 +403,4 @@ def build(ctx: AppContext) -> dict:
     widgets["dataset"].change(lambda d: gr.update(choices=source_choices(ctx, d)), widgets["dataset"],
                               widgets["model.source"])
     return {"saved_path": saved_path, "run": run, "widgets": widgets, "message": message, "plot": plot,
-            "summary": summary, "suggestions": suggestions, "load_path": load_path, "save": save, "load": load}
+            "summary": summary, "memory": memory_note, "suggestions": suggestions, "load_path": load_path, "save": save, "load": load}
