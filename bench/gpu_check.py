@@ -4,7 +4,7 @@ On a CUDA machine, each in its own process, with TorToiSe's published shapes and
 - the real trainer for 20 steps (--steps) in fp32, fp16 and bf16, with adamw and adamw8bit: samples/s,
   the peak of torch.cuda.max_memory_allocated, model FLOPs utilisation against this GPU's measured bf16
   matmul rate, and the loss staying finite;
-- the memory estimate (tortoise_studio.memory) against that measured peak, for each;
+- the memory estimate (tortoise_studio.config.memory) against that measured peak, for each;
 - bench/train_throughput.py's data-path comparison, on the GPU;
 - generation with the ultra_fast and fast presets, KV cache on and off, half on and off: seconds of
   compute per second of audio.
@@ -49,7 +49,7 @@ def device_entry() -> dict:
         return {"kind": "cuda", "name": props.name, "memory_bytes": props.total_memory,
                 "capability": f"{props.major}.{props.minor}", "count": torch.cuda.device_count(),
                 "torch": torch.__version__, "cuda": torch.version.cuda}
-    from tortoise_studio.memory import device_memory
+    from tortoise_studio.config.memory import device_memory
     return {"kind": "cpu", "name": "CPU", "memory_bytes": device_memory("cpu").total, "cpus": os.cpu_count(),
             "torch": torch.__version__, "threads": torch.get_num_threads()}
 
@@ -76,9 +76,9 @@ def write_config(workspace: Path, models: Path, name: str, *, precision: str, op
 
 
 def run_training(config: Path, steps: int, timeout: int) -> dict:
-    """The real trainer in its own process (tortoise_studio.memory_check), with the CPU's peak made exact."""
+    """The real trainer in its own process (tortoise_studio.train.memory_check), with the CPU's peak made exact."""
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
-    out = subprocess.run([sys.executable, "-m", "tortoise_studio.memory_check", str(config), "--steps", str(steps)],
+    out = subprocess.run([sys.executable, "-m", "tortoise_studio.train.memory_check", str(config), "--steps", str(steps)],
                          capture_output=True, text=True, env=env, timeout=timeout)
     result = next((line for line in out.stdout.splitlines() if line.startswith("RESULT ")), None)
     if out.returncode != 0 or result is None:
@@ -218,7 +218,7 @@ def main() -> int:
         make_models(models, "full" if gpu else "tiny")
         matmul_bf16 = None
         if gpu:
-            from tortoise_studio.flops import matmul_rate
+            from tortoise_studio.models.flops import matmul_rate
             matmul_bf16 = matmul_rate("bf16", device="cuda", n=8192)
             figures["matmul_bf16_flops_per_s"] = round(matmul_bf16)
         figures["runs"] = training_runs(workspace, models, kind, steps=steps, batch=batch, timeout=args.timeout,

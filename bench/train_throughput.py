@@ -106,8 +106,8 @@ def measure_new(work: Path, models: Path, steps: int, batch: int, *, attention: 
                 precision: str = "fp32", device: str = "cpu") -> dict:
     """The real trainer (Trainer.setup, then Trainer.next_step): the cache is built in setup, timed apart."""
     import yaml
-    from tortoise_studio.flops import FlopCounter
-    from tortoise_studio.memory import PeakMeter
+    from tortoise_studio.models.flops import FlopCounter
+    from tortoise_studio.config.memory import PeakMeter
     from tortoise_studio.models.files import model_sizes
     from tortoise_studio.train.recipe import Trainer
     run_dir = work / "training" / "bench" / "runs" / "new"
@@ -215,7 +215,7 @@ def child(args) -> None:
         figures = measure_new(work, models, args.steps, args.batch, attention=args.attention,
                               precision=args.precision, device=args.device)
         if args.device == "cpu":  # the matmul rate on the same threads, in the same process, on the same clock
-            from tortoise_studio.flops import matmul_rate
+            from tortoise_studio.models.flops import matmul_rate
             figures["matmul_flops_per_cpu_s"] = matmul_rate(args.precision, clock=time.process_time)
     else:
         figures = measure_old(work, models, args.steps, args.batch, train_on_padding=args.path == "old_padded",
@@ -261,7 +261,7 @@ def attention_comparison(args, tmp: Path, models: Path, sdpa_fp32: dict) -> dict
 
 def full_size_peak(args, tmp: Path, items) -> dict:
     """The estimate at full size, batch 4 (this dataset's longest clip and text); measured only with --full-peak."""
-    from tortoise_studio import memory
+    from tortoise_studio.config import memory
     from tortoise_studio.models.files import PUBLISHED_SIZES
     longest = memory.dataset_longest(tmp / "data" / "train.txt")
     estimate = memory.estimate_memory(PUBLISHED_SIZES["autoregressive"], micro_batch=4, longest=longest)

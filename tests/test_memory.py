@@ -16,7 +16,7 @@ import yaml
 
 from train_helpers import CLIPS, make_run
 from tortoise_studio import config as C
-from tortoise_studio import memory as M
+from tortoise_studio.config import memory as M
 from tortoise_studio.dataset.audio import load_audio, write_wav
 from tortoise_studio.models.tiny import TINY_SIZES
 
@@ -113,7 +113,7 @@ def test_estimate_is_within_25_percent_of_the_measured_peak_on_cpu(workspace, to
                         model={"models_dir": str(models), "dropout": None})
                for name, models in (("tiny", tiny_models), ("small", small)) for batch in (2, 4)]
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-m", "tortoise_studio.memory_check", *map(str, configs), "--steps", "2"],
+    out = subprocess.run([sys.executable, "-m", "tortoise_studio.train.memory_check", *map(str, configs), "--steps", "2"],
                          capture_output=True, text=True, env=env, timeout=240)
     assert out.returncode == 0, out.stderr[-3000:]
     results = [json.loads(line[7:]) for line in out.stdout.splitlines() if line.startswith("RESULT ")]

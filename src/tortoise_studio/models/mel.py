@@ -6,6 +6,9 @@ import functools
 
 import torch
 
+# Two ~2 s conditioning crops: 44000 samples at hop 256 is 172 mel frames (DLAS's conditioning_length).
+CROP_FRAMES = 172
+
 
 @functools.lru_cache(maxsize=1)
 def _mel_transform():

@@ -12,8 +12,8 @@ from typing import Sequence
 
 import torch
 
-# Two ~2 s conditioning crops: 44000 samples at hop 256 is 172 mel frames (DLAS's conditioning_length).
-CROP_FRAMES = 172
+from ..models.mel import CROP_FRAMES
+
 # DLAS's text limit in tokens (its clip limit is audio.MAX_CLIP_SAMPLES, which prepare's slicing also
 # keeps): longer lines are skipped with their reason.
 MAX_TEXT_TOKENS = 200

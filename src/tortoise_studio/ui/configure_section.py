@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from .. import config as C
-from .. import memory
+from ..config import memory
 from ..dataset.advice import dataset_advice
 from ..runs.checkpoints import list_finetunes, list_run_checkpoints
 from ..errors import UserError

@@ -1,6 +1,6 @@
 """What a training configuration really takes: the real trainer for a few steps, measured beside its estimate.
 
-    MALLOC_MMAP_THRESHOLD_=65536 python -m tortoise_studio.memory_check CONFIG [CONFIG ...] [--steps N] [--set K=V]
+    MALLOC_MMAP_THRESHOLD_=65536 python -m tortoise_studio.train.memory_check CONFIG [CONFIG ...] [--steps N] [--set K=V]
 
 For each configuration (a run's train.yaml; nothing is trained beyond the steps asked, no checkpoint is
 written) it prints one line `RESULT {json}`: the measured peak memory (memory.PeakMeter, from before the
@@ -25,12 +25,12 @@ from pathlib import Path
 def check(config_path: str | Path, *, steps: int = 3, overrides: list[str] = ()) -> dict:
     """Run `steps` optimizer steps of the real trainer and return the figures (see the module docstring)."""
     import torch
-    from . import config as configuration
-    from . import memory
-    from .flops import FlopCounter
-    from .models.files import model_sizes
-    from .train.data import CROP_FRAMES
-    from .train.recipe import Trainer
+    from .. import config as configuration
+    from ..config import memory
+    from ..models.flops import FlopCounter
+    from ..models.files import model_sizes
+    from .data import CROP_FRAMES
+    from .recipe import Trainer
     kind = "cuda" if torch.cuda.is_available() else "cpu"
     meter = memory.PeakMeter(kind)
     meter.start()
@@ -72,7 +72,7 @@ def check(config_path: str | Path, *, steps: int = 3, overrides: list[str] = ())
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tortoise_studio.memory_check", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tortoise_studio.train.memory_check", description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="+", metavar="CONFIG")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")

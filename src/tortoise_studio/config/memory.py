@@ -185,7 +185,7 @@ def _probe_model(sizes_key: tuple, dropout: float | None):
     """UnifiedVoice at these sizes with 2 GPT-2 layers, random weights, the trainer's GELU."""
     import torch
     from tortoise.models.autoregressive import UnifiedVoice
-    from .models.loader import fuse_gelu, set_dropout
+    from ..models.loader import fuse_gelu, set_dropout
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = UnifiedVoice(**{**dict(sizes_key), "layers": 2, "checkpointing": False})
@@ -196,7 +196,7 @@ def _probe_model(sizes_key: tuple, dropout: float | None):
 
 def _measure(model, *, text: int, codes: int, dtype) -> tuple[int, int]:
     import torch
-    from .train.data import CROP_FRAMES
+    from ..models.mel import CROP_FRAMES
     g = torch.Generator().manual_seed(text * 1000 + codes)
     cond = torch.randn(1, 2, 80, CROP_FRAMES, generator=g)
     tokens = torch.randint(1, 255, (1, text), generator=g)
@@ -225,7 +225,7 @@ def _fit_profile(sizes_key: tuple, *, attention: str, checkpointing: bool, preci
                  device: str) -> ActivationProfile:
     import numpy as np
     import torch
-    from .models.attention import set_attention
+    from ..models.attention import set_attention
     model = _probe_model(sizes_key, dropout)
     layers_all = model.gpt.h
     set_attention(model, attention)
@@ -358,8 +358,8 @@ def _ram_bytes() -> int:
 
 def estimate_for_config(cfg, workspace, device: DeviceMemory) -> MemoryEstimate | None:
     """The estimate for a TrainingConfig on `device`; None when its dataset has no readable clip yet."""
-    from . import config as C
-    from .models.files import model_sizes
+    from .. import config as C
+    from ..models.files import model_sizes
     longest = dataset_longest(workspace.dataset_dir(cfg.dataset) / "train.txt")
     if longest is None:
         return None
@@ -385,7 +385,7 @@ def summary(estimate: MemoryEstimate, device: DeviceMemory) -> str:
 
 def memory_problems(cfg, workspace, device: DeviceMemory) -> list:
     """A warning with settings that fit when the configuration's estimate exceeds the device's memory."""
-    from . import config as C
+    from .. import config as C
     estimate = estimate_for_config(cfg, workspace, device)
     if estimate is None or estimate.total <= device.usable:
         return []
@@ -407,7 +407,7 @@ def fitting_settings(cfg, workspace, device: DeviceMemory):
     slower), then gradient checkpointing (about a third more compute), then 8-bit AdamW and bf16 on a
     GPU (less exact); each with the largest micro-batch that fits.
     """
-    from . import config as C
+    from .. import config as C
     per_process = cfg.batch_size // C.world_size(cfg)
     toggles = [{}, {"model.gradient_checkpointing": True}]
     if device.kind == "cuda":
