@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from tortoise_studio.cli import main as cli_main
-from tortoise_studio.evaluate.process import evaluation_status, evaluator_info
+from tortoise_studio.runs.evaluator import evaluation_status, evaluator_info
 from tortoise_studio.evaluate.store import read_samples
 from tortoise_studio.runs.launch import run_status, start_run
 from tortoise_studio.metrics.reader import MetricsReader

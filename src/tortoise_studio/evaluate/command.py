@@ -26,7 +26,7 @@ def evaluate_command(args: argparse.Namespace, workspace: Workspace) -> int:
     if getattr(args, "follow", False):
         return evaluator.follow()
     status = evaluator.run(args.checkpoint)
-    from .process import evaluation_status
+    from ..runs.evaluator import evaluation_status
     print(evaluation_status(evaluator.run_dir).line())
     return status
 

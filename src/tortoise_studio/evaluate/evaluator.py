@@ -26,7 +26,8 @@ from ..metrics.reader import MetricsReader
 from ..runs.status import find_run_dir, read_pid_file
 from ..settings import load_settings
 from .best import best_step, checkpoint_weights, link_weights, release_weights
-from .store import EVALUATE_LOG, SAMPLES_DIR, append_row, eval_event, samples_dir, write_scores
+from ..runs.evaluator import EVALUATE_LOG
+from .store import SAMPLES_DIR, append_row, eval_event, samples_dir, write_scores
 
 POLL_SECONDS = 2.0
 EVALUATION_PREFIX = "evaluation."

@@ -19,8 +19,6 @@ from ..metrics.writer import METRICS_FILE, _now, json_safe as _plain
 SAMPLES_DIR = "samples"
 SCORES_FILE = "scores.json"
 LINKED_WEIGHTS = "model.pth"
-EVALUATE_PID = "evaluate.pid"
-EVALUATE_LOG = "evaluate.log"
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,7 @@ def _launch(config_path, *, resume, overrides, force, processes, nnodes, node_ra
 
 def _start_evaluation(run_dir: Path, cfg, node_rank: int, workspace: Workspace) -> None:
     """Checkpoint evaluation (evaluate/process.py) runs beside the trainer; it never stops a launch."""
-    from ..evaluate.process import start_with_run
+    from .evaluator import start_with_run
     start_with_run(run_dir, cfg, node_rank=node_rank, cwd=workspace.root)
 
 
@@ -244,7 +244,7 @@ def stop_run(run_dir: str | os.PathLike, *, timeout: float = 120, wait: bool = T
     machine (the trainer's ranks agree on the step to stop at). With wait=False return at once and
     escalate from a daemon thread (what the UI does)."""
     run_dir = find_run_dir(run_dir)
-    from ..evaluate.process import stop_with_run
+    from .evaluator import stop_with_run
     stop_with_run(run_dir)  # the evaluator ends with its run
     live = [info for info in local_pid_files(run_dir) if info.alive()]
     if not live:
@@ -417,7 +417,7 @@ def status_command(args: argparse.Namespace, workspace: Workspace) -> int:
             print(f"last checkpoint: step {status.last_checkpoint}")
         if status.message:
             print(status.message)
-        from ..evaluate.process import evaluation_status
+        from .evaluator import evaluation_status
         evaluation = evaluation_status(status.run_dir)
         if evaluation.running or evaluation.evaluated or evaluation.last_error:
             print(evaluation.line())

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import UserError
 from ..evaluate.best import best_step, export_checkpoint
-from ..evaluate.process import evaluation_status
+from ..runs.evaluator import evaluation_status
 from ..evaluate.store import Sample, read_samples
 from ..metrics.reader import MetricsReader
 from ..runs.status import CONFIG_FILE, read_pid_file

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..runs import process
-from ..runs.status import PidInfo, read_pid_file
-from .store import EVALUATE_LOG, EVALUATE_PID
+from . import process
+from .status import PidInfo, read_pid_file
 
 EVALUATOR_MODULE = "tortoise_studio.evaluate"
+EVALUATE_PID = "evaluate.pid"  # in the run folder beside run.pid
+EVALUATE_LOG = "evaluate.log"
 NICENESS = 10
 # One CPU thread: on a shared CPU, many-threaded PyTorch beside the trainer made both crawl (a tiny-model
 # sample took 137 s with the default threads under load, 6 s with one). On a GPU the CPU does little anyway.
@@ -115,7 +116,7 @@ class EvaluationStatus:
 def evaluation_status(run_dir: Path, reader=None) -> EvaluationStatus:
     """What the evaluator did and does, from the run folder (pass a refreshed MetricsReader to reuse it)."""
     from ..metrics.reader import MetricsReader
-    from .best import best_step
+    from ..evaluate.best import best_step
     if reader is None:
         reader = MetricsReader(run_dir)
         reader.refresh()
