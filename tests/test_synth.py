@@ -14,8 +14,9 @@ import soundfile
 from tortoise_studio.errors import UserError
 from tortoise_studio.generate.latents import MAX_CLIPS, voice_clips
 from tortoise_studio.generate.results import list_results, read_sidecar, save_speech
+from tortoise_studio.generate.command import parse_overrides
 from tortoise_studio.generate.synthesizer import (PRESETS, GenerationSettings, ModelFile, Speech, autoregressive_choices,
-                                   parse_overrides, split_text)
+                                   split_text)
 
 
 def test_presets_are_tortoises_own():

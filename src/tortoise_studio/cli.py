@@ -23,7 +23,7 @@ HANDLERS = {
     "stop": ("tortoise_studio.runs.launch", "stop_command"),
     "metrics": ("tortoise_studio.metrics.reader", "metrics_command"),
     "evaluate": ("tortoise_studio.evaluate.command", "evaluate_command"),
-    "generate": ("tortoise_studio.generate.synthesizer", "generate_command"),
+    "generate": ("tortoise_studio.generate.command", "generate_command"),
     "models": ("tortoise_studio.models.command", "check_command"),
     "make-tiny-models": ("tortoise_studio.models.command", "make_tiny_command"),
     "download-models": ("tortoise_studio.models.command", "download_command"),

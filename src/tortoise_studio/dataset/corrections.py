@@ -173,13 +173,6 @@ def _rename_in_cache(cache: dict, old: str, new: str) -> bool:
     return True
 
 
-def unsaved_changes(dataset_dir: Path, rows: list) -> int:
-    """How many of `rows` (the clip table as shown, proofread.ClipRow) differ from the saved lists."""
-    from .proofread import load_clip_table
-    saved = {row.clip: (row.text, row.split) for row in load_clip_table(dataset_dir)}
-    return sum(1 for row in rows if row.clip in saved and saved[row.clip] != (clean_text(row.text), row.split))
-
-
 def previous_assignments(dataset_dir: Path) -> list[tuple[ClipKey, str]]:
     """The split prepare gave each clip last time, so preparing again keeps it (a stable split)."""
     return [(_key(span), span["split"]) for span in clip_spans(dataset_dir).values() if span.get("split") in SPLITS]

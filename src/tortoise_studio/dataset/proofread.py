@@ -110,3 +110,9 @@ def _wav_seconds(path: Path) -> float:
     except (RuntimeError, soundfile.LibsndfileError):
         return 0.0
     return round(info.frames / info.samplerate, 3)
+
+
+def unsaved_changes(dataset_dir: Path, rows: list) -> int:
+    """How many of `rows` (the clip table as shown) differ from the saved lists."""
+    saved = {row.clip: (row.text, row.split) for row in load_clip_table(dataset_dir)}
+    return sum(1 for row in rows if row.clip in saved and saved[row.clip] != (clean_text(row.text), row.split))

@@ -178,7 +178,7 @@ def _launch(config_path, *, resume, overrides, force, processes, nnodes, node_ra
 
 
 def _start_evaluation(run_dir: Path, cfg, node_rank: int, workspace: Workspace) -> None:
-    """Checkpoint evaluation (evaluate/process.py) runs beside the trainer; it never stops a launch."""
+    """Checkpoint evaluation (runs/evaluator.py) runs beside the trainer; it never stops a launch."""
     from .evaluator import start_with_run
     start_with_run(run_dir, cfg, node_rank=node_rank, cwd=workspace.root)
 

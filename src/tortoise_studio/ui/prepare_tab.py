@@ -11,7 +11,7 @@ import pandas as pd
 from ..dataset import (ClipRow, PrepareOptions, PrepareReport, load_clip_table, prepare_all_voices,
                        prepare_dataset, save_clip_table)
 from ..dataset.advice import speech_advice
-from ..dataset.corrections import unsaved_changes
+from ..dataset.proofread import unsaved_changes
 from ..dataset.uploads import add_recordings
 from ..errors import UserError
 from ..settings import Settings, remember_whisper, whisper_model_location

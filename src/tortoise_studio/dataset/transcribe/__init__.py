@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .base import Segment, Transcriber, Transcript, Word
-from .loading import BACKENDS, DEFAULT_BACKEND, load_transcriber, model_id
+from .loading import load_transcriber
+from .names import BACKENDS, DEFAULT_BACKEND, model_id
 
 __all__ = ["BACKENDS", "DEFAULT_BACKEND", "Segment", "Transcriber", "Transcript", "Word",
            "load_transcriber", "model_id"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...errors import UserError
-from .loading import BACKENDS, MODEL_NAMES, looks_like_path
+from .names import BACKENDS, MODEL_NAMES, looks_like_path
 
 
 def download_whisper_model(backend: str, model: str) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...errors import UserError
 from .base import Segment, Transcript, Word
-from .loading import MODEL_NAMES, model_id, not_available_message
+from .names import MODEL_NAMES, model_id, not_available_message
 
 
 class FasterWhisperTranscriber:

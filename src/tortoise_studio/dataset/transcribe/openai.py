@@ -9,7 +9,7 @@ import numpy as np
 from ...devices import resolve_device
 from ...errors import UserError
 from .base import Segment, Transcript, Word
-from .loading import model_id, not_available_message
+from .names import model_id, not_available_message
 
 
 class OpenAIWhisperTranscriber:
