@@ -13,8 +13,8 @@ import pytest
 from tortoise_studio.dataset.audio import load_audio
 from tortoise_studio.config import TrainingConfig, validate_config, config_from_dict
 from tortoise_studio.errors import UserError
-from tortoise_studio.evaluate.best import (best_step, candidate_steps, eval_warning, export_checkpoint,
-                                           link_weights, release_weights)
+from tortoise_studio.evaluate.best import export_checkpoint, link_weights, release_weights
+from tortoise_studio.metrics.series import best_step, candidate_steps, eval_warning
 from tortoise_studio.evaluate.cer import CerScorer, character_error_rate, normalize_text
 from tortoise_studio.evaluate.similarity import VoiceSimilarity
 from tortoise_studio.evaluate.store import append_row, eval_event

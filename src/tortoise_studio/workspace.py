@@ -11,6 +11,14 @@ from .errors import UserError
 
 MAX_NAME_LENGTH = 100
 RUN_CONFIG_FILE = "train.yaml"  # what makes a folder under training/<dataset>/runs/ a run
+# What else a run folder holds, named once here for every package that reads or writes it.
+TRAIN_LOG = "train.log"
+TENSORBOARD_DIR = "tensorboard"
+CHECKPOINTS_DIR = "checkpoints"  # checkpoints/<step>/ holds MODEL_FILE, STATE_FILE and META_FILE
+MODEL_FILE = "model.pth"
+STATE_FILE = "state.pth"
+META_FILE = "meta.json"
+SAMPLES_DIR = "samples"  # the evaluator's samples/<step>/
 # Characters that are legal on Linux but break Windows copies, shells or URLs of the folder.
 _FORBIDDEN_CHARS = set('/\\:*?"<>|')
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..runs.checkpoints import MODEL_FILE
+from ..workspace import MODEL_FILE
 from ..models.files import MODEL_FILES
 from ..workspace import Workspace, default_root
 from .schema import TrainingConfig

@@ -1,6 +1,6 @@
 """Which checkpoint is best, keeping its weights until it cannot be best any more, and exporting it.
 
-The rule (docs/training.md): among the evaluated checkpoints whose voice similarity is within
+The rule (metrics/series.py, docs/training.md): among the evaluated checkpoints whose voice similarity is within
 SIMILARITY_BAND of the best similarity, the one with the lowest character error rate; ties go to the
 higher similarity, then the earlier step. The base model (step 0) is the line to beat, never a candidate.
 """
@@ -17,62 +17,8 @@ import pandas as pd
 from ..runs.checkpoints import MODEL_FILE, checkpoints_dir
 from ..errors import UserError
 from ..workspace import Workspace
+from ..metrics.series import candidate_steps
 from .store import LINKED_WEIGHTS, samples_dir
-
-SIMILARITY_BAND = 0.02
-WORSE_IN_A_ROW = 2  # the warning needs this many evaluations after the best that are clearly worse
-CLEARLY_WORSE_CER = 0.05
-
-
-def _scored(rows: pd.DataFrame) -> pd.DataFrame:
-    """The last row of each checkpoint step (an evaluation done again replaces the earlier one)."""
-    if rows is None or rows.empty or not {"step", "cer", "similarity"} <= set(rows.columns):
-        return pd.DataFrame(columns=["step", "cer", "similarity"])
-    rows = rows.dropna(subset=["cer", "similarity"]).drop_duplicates("step", keep="last")
-    return rows[rows["step"] > 0].sort_values("step")
-
-
-def best_step(rows: pd.DataFrame) -> int | None:
-    """The best checkpoint's step by the rule above, or None before any checkpoint was evaluated."""
-    scored = _scored(rows)
-    if scored.empty:
-        return None
-    band = scored[scored["similarity"] >= scored["similarity"].max() - SIMILARITY_BAND]
-    ranked = band.assign(neg_sim=-band["similarity"]).sort_values(["cer", "neg_sim", "step"])
-    return int(ranked["step"].iloc[0])
-
-
-def candidate_steps(rows: pd.DataFrame) -> set[int]:
-    """Checkpoints that can still become the best as more are evaluated: those no other checkpoint
-    beats on both scores (any one that is beaten is never chosen while the one beating it exists)."""
-    scored = _scored(rows)
-    keep = set()
-    for row in scored.itertuples():
-        beaten = scored[(scored["similarity"] >= row.similarity) & (scored["cer"] <= row.cer)
-                        & ((scored["similarity"] > row.similarity) | (scored["cer"] < row.cer))]
-        if beaten.empty:
-            keep.add(int(row.step))
-    return keep
-
-
-def eval_warning(rows: pd.DataFrame) -> str | None:
-    """The overfitting warning from the scores: the last evaluations after the best are all clearly less
-    intelligible than it (its CER + CLEARLY_WORSE_CER or more)."""
-    scored = _scored(rows)
-    best = best_step(rows)
-    if best is None:
-        return None
-    after = scored[scored["step"] > best]
-    if len(after) < WORSE_IN_A_ROW:
-        return None
-    best_cer = float(scored.loc[scored["step"] == best, "cer"].iloc[0])
-    last = after.tail(WORSE_IN_A_ROW)
-    if not (last["cer"] >= best_cer + CLEARLY_WORSE_CER).all():
-        return None
-    shown = ", ".join(f"{c:.2f} at step {int(s)}" for s, c in zip(last["step"], last["cer"]))
-    return (f"Checkpoints after step {best} are less intelligible: CER {best_cer:.2f} at step {best}, then {shown}. "
-            f"The model may be overfitting; step {best} is marked best.")
-
 
 def link_weights(run_dir: Path, step: int, weights: Path) -> Path:
     """samples/<step>/model.pth as a hard link to the checkpoint's weights, so pruning by keep_last cannot

@@ -25,7 +25,8 @@ from ..errors import UserError
 from ..metrics.reader import MetricsReader
 from ..runs.status import find_run_dir, read_pid_file
 from ..settings import load_settings
-from .best import best_step, checkpoint_weights, link_weights, release_weights
+from ..metrics.series import best_step
+from .best import checkpoint_weights, link_weights, release_weights
 from ..runs.evaluator import EVALUATE_LOG
 from .store import SAMPLES_DIR, append_row, eval_event, samples_dir, write_scores
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..metrics.writer import METRICS_FILE, _now, json_safe as _plain
+from ..workspace import SAMPLES_DIR
 
-SAMPLES_DIR = "samples"
 SCORES_FILE = "scores.json"
 LINKED_WEIGHTS = "model.pth"
 

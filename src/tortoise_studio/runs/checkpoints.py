@@ -15,12 +15,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..workspace import Workspace
+from ..workspace import CHECKPOINTS_DIR, META_FILE, MODEL_FILE, STATE_FILE, Workspace
 
-CHECKPOINTS_DIR = "checkpoints"
-MODEL_FILE = "model.pth"
-STATE_FILE = "state.pth"
-META_FILE = "meta.json"
 
 
 @dataclass(frozen=True)

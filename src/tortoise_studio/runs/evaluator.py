@@ -116,7 +116,7 @@ class EvaluationStatus:
 def evaluation_status(run_dir: Path, reader=None) -> EvaluationStatus:
     """What the evaluator did and does, from the run folder (pass a refreshed MetricsReader to reuse it)."""
     from ..metrics.reader import MetricsReader
-    from ..evaluate.best import best_step
+    from ..metrics.series import best_step
     if reader is None:
         reader = MetricsReader(run_dir)
         reader.refresh()

@@ -18,8 +18,8 @@ from pathlib import Path
 from . import process
 from ..errors import UserError
 from ..fileio import atomic_write_json
-from ..train.reporting import TRAIN_LOG
-from ..workspace import RUN_CONFIG_FILE, Workspace
+
+from ..workspace import RUN_CONFIG_FILE, TRAIN_LOG, Workspace
 
 PID_FILE = "run.pid"
 CONSOLE_LOG = "console.log"

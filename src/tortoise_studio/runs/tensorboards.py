@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import process
 from ..fileio import atomic_write_json
-from ..train.reporting import TENSORBOARD_DIR
+from ..workspace import TENSORBOARD_DIR
 
 PID_FILE = "tensorboard.pid"
 LOG_FILE = "tensorboard.log"

@@ -26,7 +26,7 @@ import torch
 
 from .. import config as configuration
 from ..errors import UserError
-from ..evaluate.store import SAMPLES_DIR
+from ..workspace import SAMPLES_DIR
 from ..metrics.writer import METRICS_FILE
 from ..models.files import MODEL_FILES
 from . import batching, checkpointing, distributed

@@ -12,9 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 from ..metrics.writer import METRICS_FILE, MetricsWriter
+from ..workspace import TENSORBOARD_DIR, TRAIN_LOG
 
-TRAIN_LOG = "train.log"
-TENSORBOARD_DIR = "tensorboard"
 
 
 class Report:

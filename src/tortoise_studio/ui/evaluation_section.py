@@ -11,7 +11,8 @@ import gradio as gr
 import pandas as pd
 
 from ..errors import UserError
-from ..evaluate.best import best_step, export_checkpoint
+from ..evaluate.best import export_checkpoint
+from ..metrics.series import best_step
 from ..runs.evaluator import evaluation_status
 from ..evaluate.store import Sample, read_samples
 from ..metrics.reader import MetricsReader

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..runs.checkpoints import checkpoints_dir, list_checkpoints
 from ..errors import UserError
-from ..evaluate.best import eval_warning
+from ..metrics.series import eval_warning
 from ..runs.launch import RunService
 from ..metrics.reader import MetricsReader
 from ..metrics.series import downsample, ema_smooth, overfitting_warning
