@@ -94,7 +94,7 @@ def metrics_command(args, workspace) -> int:
     """`tortoise-studio metrics PATH [--csv|--json]`: the run's (or old log's) table on stdout."""
     import sys
     from .metrics_reader import metrics_table, read_metrics
-    train, val, _events = read_metrics(Path(args.path).expanduser())
+    train, val, _events = read_metrics(metrics_path(args.path, workspace))
     table = metrics_table(train, val)
     if getattr(args, "json", False):
         for row in table.to_dict(orient="records"):
@@ -103,3 +103,19 @@ def metrics_command(args, workspace) -> int:
     else:
         table.to_csv(sys.stdout, index=False)
     return 0
+
+
+def metrics_path(path: str, workspace) -> Path:
+    """What `metrics PATH` reads: PATH as given, else inside the workspace (training/DATASET/runs/RUN), else
+    DATASET/RUN as `status` takes it. A path found nowhere is returned as given (read_metrics names it)."""
+    given = Path(path).expanduser()
+    if given.exists() or given.is_absolute():
+        return given
+    if (workspace.root / given).exists():
+        return workspace.root / given
+    from .errors import UserError
+    from .runs import find_run_dir
+    try:
+        return find_run_dir(given, workspace)
+    except UserError:
+        return given

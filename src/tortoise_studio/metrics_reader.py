@@ -280,7 +280,9 @@ def read_metrics(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, l
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file or folder")
-    if path.is_dir() and not (path / METRICS_FILE).is_file():
+    # a run folder (train.yaml in it) reads its own metrics, none yet before the first step; its train.log
+    # is this trainer's log, not one of the DLAS logs a folder without either file holds
+    if path.is_dir() and not (path / METRICS_FILE).is_file() and not (path / "train.yaml").is_file():
         from .dlas_logs import read_log_folder
         return read_log_folder(path)
     if path.is_dir() or path.suffix == ".jsonl":

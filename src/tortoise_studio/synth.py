@@ -87,6 +87,12 @@ class GenerationSettings:
         return self
 
 
+def demo_settings(**overrides) -> GenerationSettings:
+    """Generate's defaults while the models are the demo's tiny random set: quick, and short (demo.py)."""
+    from .demo import DEMO_MAX_MEL_TOKENS, DEMO_PRESET
+    return GenerationSettings.from_preset(DEMO_PRESET, **{"max_mel_tokens": DEMO_MAX_MEL_TOKENS, **overrides})
+
+
 def _check(ok: bool, name: str, problem: str) -> None:
     if not ok:
         raise UserError(f"{name}: {problem}")

@@ -22,6 +22,7 @@ import pandas as pd
 
 from .. import launch
 from ..checkpoints import list_checkpoints
+from ..continuation import continue_run, final_weights, nothing_left
 from ..errors import UserError
 from ..metrics import MetricsReader, downsample, ema_smooth, overfitting_warning
 from ..runs import CONFIG_FILE, RunStatus, log_tail, run_status
@@ -36,6 +37,10 @@ COLORS = {"train mel": "#1f77b4", "val mel": "#ff7f0e", "train text": "#2ca02c",
           "train total": "#1f77b4", "val total": "#ff7f0e", "lr": "#9467bd"}
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf"]
+# the series each plot can show: its colours, and all its legend lists
+LOSS_SERIES = ("train mel", "val mel", "train text", "val text")
+TOTAL_SERIES = ("train total", "val total")
+LR_SERIES = ("lr",)
 BANNER_STATES = {"failed": "Training failed", "crashed": "Training crashed", "stalled": "Training stalled"}
 
 
@@ -141,6 +146,11 @@ def status_line(status: RunStatus) -> str:
     return " · ".join(parts)
 
 
+# How to go on from a run that cannot simply resume: the two buttons under Train, named as they read.
+WAYS_ON = ("**Continue with new data** starts a new run from this run's final weights on the dataset as it is "
+           "now; **Start over** trains this run again from the start (its history is moved to `previous/`).")
+
+
 def banner(status: RunStatus) -> str:
     title = BANNER_STATES.get(status.state)
     if title is None:
@@ -150,6 +160,8 @@ def banner(status: RunStatus) -> str:
     text = f"### ⚠ {title}\n{first}"
     if rest:
         text += "\n```\n" + rest + "\n```"
+    if status.state == "failed" and status.last_checkpoint is not None:
+        text += "\n\n" + WAYS_ON
     return text
 
 
@@ -226,18 +238,18 @@ def color_map(frame: pd.DataFrame) -> dict[str, str]:
     return {n: COLORS.get(n) or next(spare, "#333333") for n in names}
 
 
-def _plot_update(frame: pd.DataFrame, **limits) -> dict:
-    return gr.update(value=_with_all_series(frame), **limits)
+def _plot_update(frame: pd.DataFrame, series: tuple[str, ...], **limits) -> dict:
+    return gr.update(value=_with_all_series(frame, series), **limits)
 
 
-def _with_all_series(frame: pd.DataFrame) -> pd.DataFrame | None:
+def _with_all_series(frame: pd.DataFrame, series: tuple[str, ...]) -> pd.DataFrame | None:
     """Gradio's plot fixes its colour domain when it first draws, and does not widen it for new data:
-    give every series of COLORS one point from the start (a one-point line draws nothing), so a
+    give every series this plot can show one point from the start (a one-point line draws nothing), so a
     validation series that appears later gets its colour. An empty frame is sent as no value at all:
     a chart first drawn empty would keep an empty colour domain and draw every later line uncoloured."""
     if frame.empty:
         return None
-    missing = [n for n in COLORS if n not in set(frame["series"])]
+    missing = [n for n in series if n not in set(frame["series"])]
     first = frame.iloc[0]
     filler = pd.DataFrame({"step": [first["step"]] * len(missing), "value": [first["value"]] * len(missing),
                            "series": missing})
@@ -251,8 +263,8 @@ def plots(reader: MetricsReader, smoothing: float, x_lim: list | None = None,
     losses = series_frame(train, val, ["loss_mel_ce", "loss_text_ce"], smoothing=smoothing, x_range=x_lim)
     total = series_frame(train, val, ["loss_gpt_total"], smoothing=smoothing, x_range=x_lim)
     lr = series_frame(train, val.iloc[0:0], ["lr"], x_range=x_lim)
-    return (_plot_update(losses, x_lim=x_lim, y_lim=y_lim), _plot_update(total, x_lim=x_lim, y_lim=y_lim),
-            _plot_update(lr, x_lim=x_lim))
+    return (_plot_update(losses, LOSS_SERIES, x_lim=x_lim, y_lim=y_lim),
+            _plot_update(total, TOTAL_SERIES, x_lim=x_lim, y_lim=y_lim), _plot_update(lr, LR_SERIES, x_lim=x_lim))
 
 
 def compare_frame(ctx: AppContext, run_dirs: list[str], smoothing: float = 0.0) -> pd.DataFrame:
@@ -319,11 +331,44 @@ def start_handler(ctx: AppContext, run_dir: str | None, checkpoint: str | None =
     if resume and not checkpoint:
         return "Pick a checkpoint to resume from (the run has none yet?)."
     try:
+        if not resume and nothing_left(run_dir):
+            return f"**{Path(run_dir).parent.parent.name}/{Path(run_dir).name} has finished**: every planned step is " \
+                   f"done. {WAYS_ON}"
         status = launch.start_run(Path(run_dir) / CONFIG_FILE, resume=checkpoint if resume else "latest")
     except UserError as exc:
         return f"**Not started**: {exc}"
     where = f" from {Path(checkpoint).name}" if resume else ""
     return f"Started {status.label}{where} (pid {status.pid}, {', '.join(status.devices) or 'cpu'})."
+
+
+def continue_handler(ctx: AppContext, run_dir: str | None) -> tuple[str, str | None]:
+    """Write a new run that continues `run_dir` from its final weights, and start it.
+    Returns (message, the new run folder, or None when nothing was started)."""
+    if not run_dir:
+        return "Pick a run first.", None
+    try:
+        config = continue_run(run_dir)
+    except UserError as exc:
+        return f"**Not continued**: {exc}", None
+    try:
+        status = launch.start_run(config)
+    except UserError as exc:
+        return f"Wrote `{config}`, but **did not start it**: {exc}", str(config.parent)
+    step = final_weights(run_dir).parent.name
+    return (f"Started {status.label} from the final weights of {Path(run_dir).name} (step {step}) on the dataset "
+            f"as it is now (pid {status.pid}).", str(config.parent))
+
+
+def start_over_handler(ctx: AppContext, run_dir: str | None) -> str:
+    """Train the run again from the start; the trainer moves its metrics, logs and checkpoints to previous/."""
+    if not run_dir:
+        return "Pick a run first."
+    try:
+        status = launch.start_run(Path(run_dir) / CONFIG_FILE, resume="none")
+    except UserError as exc:
+        return f"**Not started**: {exc}"
+    return (f"Started {status.label} over from the start (pid {status.pid}); its earlier history is kept in "
+            f"`{Path(run_dir) / 'previous'}/`.")
 
 
 def stop_handler(ctx: AppContext, run_dir: str | None) -> str:
@@ -345,7 +390,8 @@ def tensorboard_handler(ctx: AppContext, run_dir: str | None) -> str:
 
 # ---- widgets and wiring -------------------------------------------------------------------------------
 
-def _plot(title: str, elem_id: str, y_title: str, colors: dict | None = COLORS) -> gr.LinePlot:
+def _plot(title: str, elem_id: str, y_title: str, series: tuple[str, ...] = ()) -> gr.LinePlot:
+    colors = {name: COLORS[name] for name in series} or None
     # no initial value: the chart is first drawn with real data (see _with_all_series)
     return gr.LinePlot(None, x="step", y="value", color="series", color_map=colors, title=title, x_title="optimizer step", y_title=y_title, height=280,
                        elem_id=elem_id)
@@ -362,29 +408,33 @@ def build(ctx: AppContext) -> dict:
         checkpoint = gr.Dropdown(label="Checkpoint", choices=[], elem_id="run-checkpoint", scale=3,
                                  info="latest first; Resume continues from it")
         resume = gr.Button("Resume", elem_id="run-resume")
+    with gr.Row():  # the ways on from a finished run, or one whose data changed (an exact resume refuses it)
+        continue_new = gr.Button("Continue with new data", elem_id="run-continue", size="sm")
+        start_over = gr.Button("Start over", elem_id="run-start-over", size="sm")
     message = gr.Markdown(elem_id="run-message")
     banner_md = gr.Markdown(elem_id="run-banner")
     status = gr.Markdown(elem_id="run-status")
     warning = gr.Markdown(elem_id="run-overfit")
     with gr.Row():
-        losses = _plot("Text and mel loss (train and validation)", "run-loss-plot", "loss")
-        total = _plot("Total loss", "run-total-plot", "loss")
-    lr = _plot("Learning rate", "run-lr-plot", "lr")
+        losses = _plot("Text and mel loss (train and validation)", "run-loss-plot", "loss", LOSS_SERIES)
+        total = _plot("Total loss", "run-total-plot", "loss", TOTAL_SERIES)
+    lr = _plot("Learning rate", "run-lr-plot", "lr", LR_SERIES)
     with gr.Row():
         smoothing = gr.Slider(0.0, 0.99, value=0.6, step=0.01, label="Smoothing (EMA, as TensorBoard)",
                               elem_id="run-smoothing", scale=2)
-        # no minimum: axis_limits answers a bad value with a message naming the field
-        xmin = gr.Number(0, label="x min (0 = auto)", elem_id="run-xmin")
-        xmax = gr.Number(0, label="x max", elem_id="run-xmax")
-        ymin = gr.Number(0, label="y min", elem_id="run-ymin")
-        ymax = gr.Number(0, label="y max", elem_id="run-ymax")
+        # empty until the user sets a limit (empty or 0 = automatic); no minimum: axis_limits answers a bad
+        # value with a message naming the field
+        xmin = gr.Number(None, label="x min", placeholder="auto", elem_id="run-xmin")
+        xmax = gr.Number(None, label="x max", placeholder="auto", elem_id="run-xmax")
+        ymin = gr.Number(None, label="y min", placeholder="auto", elem_id="run-ymin")
+        ymax = gr.Number(None, label="y max", placeholder="auto", elem_id="run-ymax")
     log = gr.Textbox(label="Log (last lines)", lines=10, max_lines=20, interactive=False, elem_id="run-log")
     with gr.Row():
         tensorboard = gr.Button("TensorBoard", elem_id="run-tensorboard")
         tensorboard_link = gr.Markdown(elem_id="run-tensorboard-link")
     with gr.Accordion("Compare runs", open=False, elem_id="run-compare-section"):
         compare = gr.Dropdown(label="Runs of the same dataset", multiselect=True, choices=[], elem_id="run-compare")
-        compare_plot = _plot("Mel loss by run", "run-compare-plot", "mel loss", colors=None)
+        compare_plot = _plot("Mel loss by run", "run-compare-plot", "mel loss")
     timer = gr.Timer(TICK_SECONDS, active=False)
     seen_checkpoints = gr.State(())
     listed_state = gr.State(None)  # the selected run's state as its label in the run list shows it
@@ -431,8 +481,10 @@ def build(ctx: AppContext) -> dict:
         values = [value for _, value in choices]
         return gr.update(choices=choices, value=current if current in values else (values[0] if values else None))
 
-    # on page load (and on Refresh) list the runs again and keep, or pick, the newest one
-    gr.on(None, lambda: on_refresh(None), None, run)
+    def show(triggers):
+        # when the page loads or the tab opens, list the runs again and keep, or pick, the newest one
+        gr.on(triggers, on_refresh, run, run, show_progress="hidden")
+
     refresh.click(on_refresh, run, run).then(on_select, view_inputs, select_outputs)
 
     def after_action(note, listed, *values):
@@ -445,10 +497,22 @@ def build(ctx: AppContext) -> dict:
     resume.click(lambda r, c: start_handler(ctx, r, c, resume=True), [run, checkpoint], message).then(
         after_action, action_inputs, action_outputs)
     stop.click(lambda r: stop_handler(ctx, r), run, message).then(after_action, action_inputs, action_outputs)
+    start_over.click(lambda r: start_over_handler(ctx, r), run, message).then(
+        after_action, action_inputs, action_outputs)
+
+    def on_continue(run_dir):
+        note, new_run = continue_handler(ctx, run_dir)
+        if new_run is None:
+            return note, gr.update()
+        return note, gr.update(choices=run_choices(ctx), value=str(Path(new_run).resolve()))
+
+    # selecting the new run shows it (its state, an empty plot, its checkpoints) through run.change
+    continue_new.click(on_continue, run, [message, run])
     tensorboard.click(lambda r: tensorboard_handler(ctx, r), run, tensorboard_link)
     gr.on([compare.change, smoothing.release], lambda runs, s: gr.update(value=compare_frame(ctx, runs, s)),
           [compare, smoothing], compare_plot)
-    return {"run_dropdown": run, "checkpoint": checkpoint, "train": train, "stop": stop, "resume": resume,
+    return {"show": show, "run_dropdown": run, "checkpoint": checkpoint, "train": train, "stop": stop, "resume": resume,
+            "continue": continue_new, "start_over": start_over,
             "status": status, "banner": banner_md, "warning": warning, "log": log, "loss_plot": losses,
             "total_plot": total, "lr_plot": lr, "smoothing": smoothing, "timer": timer, "compare": compare,
             "compare_plot": compare_plot, "message": message, "tensorboard_link": tensorboard_link}

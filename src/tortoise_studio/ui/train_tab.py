@@ -15,4 +15,9 @@ def build(ctx: AppContext) -> dict:
         run = run_section.build(ctx)
     configure["saved_path"].change(run_section.select_run_handler(ctx), configure["saved_path"],
                                    run["run_dropdown"])
-    return {"configure": configure, "run": run}
+
+    def show(triggers):
+        configure["show"](triggers)
+        run["show"](triggers)
+
+    return {"show": show, "configure": configure, "run": run}

@@ -1,0 +1,89 @@
+"""Seconds one demo generation takes: the demo set up as `--demo` does, Generate's demo defaults, on CPU.
+
+    .venv/bin/python bench/demo_generate.py [--threads N] [--repeats N]
+
+The first generation is measured cold (models loaded, voice latents computed), as a new user's first click
+is; the repeats warm. Prints the figures and writes bench/results/demo_generate.json. Target: under 30 s
+on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from tortoise_studio.demo import DEMO_VOICE, set_up_demo
+from tortoise_studio.settings import load_settings
+from tortoise_studio.synth import Synthesizer, demo_settings
+from tortoise_studio.workspace import Workspace
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import write_result  # noqa: E402
+
+TEXT = "Hello, this is my new voice speaking."
+TARGET_SECONDS = 30.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    settings = demo_settings()
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace = Workspace.at(tmp).ensure()
+        set_up_demo(workspace)
+        models_dir = load_settings(workspace).models_path(workspace)
+        synth = Synthesizer(workspace, device="cpu")
+        runs = []
+        for _ in range(1 + args.repeats):
+            stages = StageClock()
+            started, cpu = time.perf_counter(), time.process_time()
+            speech = synth.generate(text=TEXT, voice=DEMO_VOICE, models_dir=models_dir, settings=settings,
+                                    on_progress=stages)
+            runs.append({"seconds": round(time.perf_counter() - started, 2),
+                         "cpu_seconds": round(time.process_time() - cpu, 2), "stages": stages.done()})
+            print(f"{runs[-1]['seconds']:6.2f} s ({runs[-1]['cpu_seconds']:.1f} s of CPU) for "
+                  f"{speech.duration:.2f} s of audio; stages {runs[-1]['stages']}", flush=True)
+    cold, warm = runs[0]["seconds"], [r["seconds"] for r in runs[1:]]
+    write_result("demo_generate", {
+        "model_set": "tiny (demo)", "device": "cpu", "threads": args.threads, "text": TEXT,
+        "settings": asdict(settings), "audio_seconds": round(speech.duration, 3),
+        "cold_seconds": cold, "warm_seconds": statistics.median(warm) if warm else None,
+        "load_average_1min": round(os.getloadavg()[0], 2),  # other work on the machine slows every figure
+        "target_seconds": TARGET_SECONDS, "under_target": cold < TARGET_SECONDS, "runs": runs,
+        "torch": torch.__version__})
+
+
+class StageClock:
+    """Seconds spent in each stage of a generation, from its progress reports."""
+
+    def __init__(self):
+        self.stages: dict[str, float] = {}
+        self._stage, self._since = "start", time.perf_counter()
+
+    def __call__(self, progress) -> None:
+        if progress.stage != self._stage:
+            self._switch(progress.stage)
+
+    def _switch(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.stages[self._stage] = round(self.stages.get(self._stage, 0.0) + now - self._since, 2)
+        self._stage, self._since = stage, now
+
+    def done(self) -> dict[str, float]:
+        self._switch("end")
+        return self.stages
+
+
+if __name__ == "__main__":
+    main()
