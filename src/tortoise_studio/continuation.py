@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from pathlib import Path
 
 from .checkpoints import latest_checkpoint
@@ -42,15 +43,30 @@ def continuation_name(run_dir: Path) -> str:
 
 def continue_run(run_dir: str | os.PathLike) -> Path:
     """Write the configuration of a new run that continues `run_dir` from its final weights on the dataset as
-    it is now; returns the new train.yaml. The old run is left exactly as it is."""
+    it is now; returns the new train.yaml. The old run is left exactly as it is.
+
+    The weights are linked into the new run's folder (a hard link: no copy, where the file system allows), so
+    the new run keeps its starting point when the old one is started over (its checkpoints move aside) or
+    prunes its checkpoints."""
     run_dir = find_run_dir(run_dir)
     config_path = run_dir / CONFIG_FILENAME
     workspace = workspace_for_config(config_path)
     weights = final_weights(run_dir)
+    new_dir = run_dir.parent / continuation_name(run_dir)
+    start = new_dir / f"from-{run_dir.name}-step{weights.parent.name}.pth"
+    new_dir.mkdir(parents=True)
+    _link_or_copy(weights, start)
     cfg = load_config(config_path)
-    source = weights.relative_to(workspace.root) if weights.is_relative_to(workspace.root) else weights
+    source = start.relative_to(workspace.root) if start.is_relative_to(workspace.root) else start
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, source=str(source)))
-    return save_config(cfg, run_dir.parent / continuation_name(run_dir) / CONFIG_FILENAME)
+    return save_config(cfg, new_dir / CONFIG_FILENAME)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or one without hard links
+        shutil.copy2(source, target)
 
 
 def nothing_left(run_dir: str | os.PathLike) -> bool:

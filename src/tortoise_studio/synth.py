@@ -60,7 +60,7 @@ class GenerationSettings:
     diffusion_temperature: float = 1.0
     seed: int = 0  # sentence i is sampled from seed + i, so editing one sentence leaves the others alone
     max_mel_tokens: int = 500  # longest sentence in codes (20 per second)
-    batch_size: int | None = None  # candidates per autoregressive call; None: 1-16 by GPU memory, 8 on CPU
+    batch_size: int | None = None  # candidates per autoregressive call; None: 1-16 by GPU memory, 16 on CPU
     kv_cache: bool = True
     half: bool = False  # float16 autocast; CUDA only
 
@@ -395,7 +395,8 @@ def _default_batch_size(device, settings: GenerationSettings) -> int:
     if device.type == "cuda":
         from tortoise.api import pick_best_batch_size_for_gpu
         return min(settings.candidates, pick_best_batch_size_for_gpu())
-    return min(settings.candidates, 8)
+    # on a CPU a step's cost is mostly per call: 16 candidates in one call take about half the time of two 8s
+    return min(settings.candidates, 16)
 
 
 def _seed_everything(seed: int) -> None:
