@@ -52,8 +52,8 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             # what a tab lists (voices, datasets, runs, models, results) may have changed since the page was
             # built, in another tab, another page or on the command line: each tab reads its lists again when
             # the page loads and whenever it is opened
-            if "show" in parts[title]:
-                parts[title]["show"]([app.load, tab.select])
+            if "read_lists_on" in parts[title]:
+                parts[title]["read_lists_on"]([app.load, tab.select])
         _follow_settings(ctx, app, banner, parts)
     return app
 

@@ -368,7 +368,7 @@ def build(ctx: AppContext) -> dict:
 
     refresh.click(on_refresh, lists[:2], lists)
 
-    def show(triggers):
+    def read_lists_on(triggers):
         # the lists as the workspace is now, then the schedule: a dataset that did not change fires no change
         gr.on(triggers, on_refresh, lists[:2], lists, show_progress="hidden").then(
             preview, [run, *inputs], [plot, summary], show_progress="hidden")
@@ -377,5 +377,5 @@ def build(ctx: AppContext) -> dict:
     load_path.focus(lambda: gr.update(choices=saved_configs(ctx)), None, load_path)
     widgets["dataset"].change(lambda d: gr.update(choices=source_choices(ctx, d)), widgets["dataset"],
                               widgets["model.source"])
-    return {"show": show, "saved_path": saved_path, "run": run, "widgets": widgets, "message": message, "plot": plot,
+    return {"read_lists_on": read_lists_on, "saved_path": saved_path, "run": run, "widgets": widgets, "message": message, "plot": plot,
             "summary": summary, "suggestions": suggestions, "load_path": load_path, "save": save, "load": load}

@@ -241,10 +241,10 @@ def build(ctx: AppContext) -> dict:
     results.change(on_select_result, results, [result_audio, result_info])
     refresh.click(on_refresh, lists, lists)
 
-    def show(triggers):
+    def read_lists_on(triggers):
         gr.on(triggers, on_refresh, lists, lists, show_progress="hidden")
 
-    return {"show": show,
+    return {"read_lists_on": read_lists_on,
             "follow_settings": (lambda: mode_defaults(ctx),
                                 [preset, candidates, diffusion_iterations, cond_free, max_mel_tokens]),
             "text": text, "voice": voice, "model": model, "form": form, "generate": generate, "cancel": cancel,

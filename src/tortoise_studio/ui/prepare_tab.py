@@ -19,8 +19,9 @@ from .context import AppContext
 CLIP_COLUMNS = ["clip", "seconds", "text", "split"]
 SKIPPED_COLUMNS = ["file", "clip", "reason"]
 HISTOGRAM_BINS = list(range(0, 13))  # whole seconds, 0 to 12 (clips are at most 11.6 s)
-# the bars in number order (the chart would sort the labels as text: 0-1, 1-2, 10-11, 2-3, ...)
-HISTOGRAM_LABELS = [f"{low}-{high}" for low, high in zip(HISTOGRAM_BINS, HISTOGRAM_BINS[1:])]
+# The chart sorts its bars by label, as text (0-1, 1-2, 10-11, 2-3, ...), and draws nothing when given the
+# order as a list (Gradio 6.17): labels padded on the left with a space sort as text in number order.
+HISTOGRAM_LABELS = [f"{low:>2}-{high}" for low, high in zip(HISTOGRAM_BINS, HISTOGRAM_BINS[1:])]
 SPLITS = ["train", "validation", "drop"]
 
 
@@ -227,7 +228,7 @@ def build(ctx: AppContext) -> dict:
     summary = gr.Markdown(elem_id="prepare-summary")
     with gr.Row():
         histogram = gr.BarPlot(duration_histogram([]), x="seconds", y="clips", title="Clip durations",
-                               x_title="seconds", y_title="clips", sort=HISTOGRAM_LABELS, elem_id="prepare-histogram")
+                               x_title="seconds", y_title="clips", sort="x", elem_id="prepare-histogram")
         skipped = gr.Dataframe(pd.DataFrame(columns=SKIPPED_COLUMNS), label="Skipped", interactive=False,
                                wrap=True, column_widths=["30%", "20%", "50%"], elem_id="prepare-skipped")
     gr.Markdown("**Clips**: click a row to listen and to choose its split (train, validation or drop); edit a "
@@ -262,7 +263,7 @@ def build(ctx: AppContext) -> dict:
 
     dataset_views = [summary, histogram, skipped, clips, save_status]
 
-    def show(triggers):
+    def read_lists_on(triggers):
         # the voice list, then the chosen voice's dataset as its last Prepare left it
         gr.on(triggers, on_show, voice, voice, show_progress="hidden").then(
             lambda v: load_table_handler(ctx, v), voice, dataset_views, show_progress="hidden")
@@ -275,5 +276,5 @@ def build(ctx: AppContext) -> dict:
     clips.select(on_select, [voice, clips], [player, split, selected_row])
     split.input(set_split_handler, [clips, selected_row, split], clips)
     save.click(lambda v, t: save_table_handler(ctx, v, t), [voice, clips], [save_status, clips])
-    return {"show": show, "split": split, "voice": voice, "upload": upload, "new_voice": new_voice, "model": model, "run": run,
+    return {"read_lists_on": read_lists_on, "split": split, "voice": voice, "upload": upload, "new_voice": new_voice, "model": model, "run": run,
             "status": status, "summary": summary, "clips": clips, "player": player, "save": save}

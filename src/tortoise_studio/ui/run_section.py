@@ -146,6 +146,11 @@ def status_line(status: RunStatus) -> str:
     return " · ".join(parts)
 
 
+# Scroll the log box to its last line once the browser has laid it out (run in the page, no server call).
+SCROLL_LOG_TO_END = """() => requestAnimationFrame(() => {
+    const box = document.querySelector('#run-log textarea');
+    if (box) box.scrollTop = box.scrollHeight;
+})"""
 # How to go on from a run that cannot simply resume: the two buttons under Train, named as they read.
 WAYS_ON = ("**Continue with new data** starts a new run from this run's final weights on the dataset as it is "
            "now; **Start over** trains this run again from the start (its history is moved to `previous/`).")
@@ -173,7 +178,10 @@ def _duration(seconds: float) -> str:
 def axis_limits(xmin, xmax, ymin, ymax) -> tuple[list | None, list | None]:
     """The plots' x (optimizer steps) and y ranges from the four fields, where 0 (or empty) is automatic.
     A bad value raises UserError naming its field: the fields declare no minimum, so that this message,
-    not Gradio's nameless toast, reaches the page."""
+    not Gradio's nameless toast, reaches the page. The fields are text (a number field shows 0 when empty),
+    so each value may also be a string."""
+    xmin, xmax, ymin, ymax = (_axis_number(name, value) for name, value in
+                              (("x min", xmin), ("x max", xmax), ("y min", ymin), ("y max", ymax)))
     for name, value in (("x min", xmin), ("x max", xmax)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise UserError(f"{name}: {value:g} is not allowed; enter a step of 0 or more (0 = automatic)")
@@ -185,6 +193,18 @@ def axis_limits(xmin, xmax, ymin, ymax) -> tuple[list | None, list | None]:
         if lim and None not in lim and lim[0] >= lim[1]:
             raise UserError(f"{axis} max: {lim[1]:g} is not allowed; it must be above {axis} min ({lim[0]:g})")
     return x_lim, y_lim
+
+
+def _axis_number(name: str, value) -> float | None:
+    if value is None or isinstance(value, (int, float)):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"{name}: {text!r} is not a number; enter one, or leave it empty (automatic)") from None
 
 
 def _limits(low: float | None, high: float | None) -> list[float | None] | None:
@@ -422,13 +442,13 @@ def build(ctx: AppContext) -> dict:
     with gr.Row():
         smoothing = gr.Slider(0.0, 0.99, value=0.6, step=0.01, label="Smoothing (EMA, as TensorBoard)",
                               elem_id="run-smoothing", scale=2)
-        # empty until the user sets a limit (empty or 0 = automatic); no minimum: axis_limits answers a bad
-        # value with a message naming the field
-        xmin = gr.Number(None, label="x min", placeholder="auto", elem_id="run-xmin")
-        xmax = gr.Number(None, label="x max", placeholder="auto", elem_id="run-xmax")
-        ymin = gr.Number(None, label="y min", placeholder="auto", elem_id="run-ymin")
-        ymax = gr.Number(None, label="y max", placeholder="auto", elem_id="run-ymax")
-    log = gr.Textbox(label="Log (last lines)", lines=10, max_lines=20, interactive=False, elem_id="run-log")
+        # text fields, empty until the user sets a limit (empty or 0 = automatic): a number field shows 0 when
+        # empty; axis_limits reads the numbers and answers a bad value with a message naming the field
+        xmin, xmax, ymin, ymax = (gr.Textbox(label=name, placeholder="auto", max_lines=1, elem_id=f"run-{elem}")
+                                  for name, elem in (("x min", "xmin"), ("x max", "xmax"), ("y min", "ymin"),
+                                                     ("y max", "ymax")))
+    log = gr.Textbox(label="Log (last lines)", lines=10, max_lines=20, interactive=False, autoscroll=True,
+                     elem_id="run-log")
     with gr.Row():
         tensorboard = gr.Button("TensorBoard", elem_id="run-tensorboard")
         tensorboard_link = gr.Markdown(elem_id="run-tensorboard-link")
@@ -481,9 +501,14 @@ def build(ctx: AppContext) -> dict:
         values = [value for _, value in choices]
         return gr.update(choices=choices, value=current if current in values else (values[0] if values else None))
 
-    def show(triggers):
+    def read_lists_on(triggers):
         # when the page loads or the tab opens, list the runs again and keep, or pick, the newest one
         gr.on(triggers, on_refresh, run, run, show_progress="hidden")
+        # a log that arrived while the tab was hidden had no height to scroll: show its end once it is seen
+        gr.on(triggers, None, None, None, js=SCROLL_LOG_TO_END)
+
+    # the box's own autoscroll follows new lines while it is on screen
+    log.change(None, None, None, js=SCROLL_LOG_TO_END)
 
     refresh.click(on_refresh, run, run).then(on_select, view_inputs, select_outputs)
 
@@ -511,7 +536,7 @@ def build(ctx: AppContext) -> dict:
     tensorboard.click(lambda r: tensorboard_handler(ctx, r), run, tensorboard_link)
     gr.on([compare.change, smoothing.release], lambda runs, s: gr.update(value=compare_frame(ctx, runs, s)),
           [compare, smoothing], compare_plot)
-    return {"show": show, "run_dropdown": run, "checkpoint": checkpoint, "train": train, "stop": stop, "resume": resume,
+    return {"read_lists_on": read_lists_on, "run_dropdown": run, "checkpoint": checkpoint, "train": train, "stop": stop, "resume": resume,
             "continue": continue_new, "start_over": start_over,
             "status": status, "banner": banner_md, "warning": warning, "log": log, "loss_plot": losses,
             "total_plot": total, "lr_plot": lr, "smoothing": smoothing, "timer": timer, "compare": compare,

@@ -16,8 +16,8 @@ def build(ctx: AppContext) -> dict:
     configure["saved_path"].change(run_section.select_run_handler(ctx), configure["saved_path"],
                                    run["run_dropdown"])
 
-    def show(triggers):
-        configure["show"](triggers)
-        run["show"](triggers)
+    def read_lists_on(triggers):
+        configure["read_lists_on"](triggers)
+        run["read_lists_on"](triggers)
 
-    return {"show": show, "configure": configure, "run": run}
+    return {"read_lists_on": read_lists_on, "configure": configure, "run": run}
