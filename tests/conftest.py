@@ -104,7 +104,13 @@ def _join_whisper_base(target: Path, part1, part2) -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Everything under tests/browser/ drives a real browser: mark it so `-m "not browser"` skips it."""
+    """Everything under tests/browser/ drives a real browser: mark it so `-m "not browser"` skips it.
+    Tests that share a module-scoped fixture (a loaded model, a prepared dataset) form one group, so that
+    parallel workers (`--dist loadgroup`) build it once, not once per worker."""
     for item in items:
         if "browser" in item.path.parts:
             item.add_marker(pytest.mark.browser)
+        fixtures = getattr(item, "_fixtureinfo", None)
+        if fixtures is not None and any(d.scope == "module" for defs in fixtures.name2fixturedefs.values()
+                                        for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
