@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/demo_generate.py [--threads N] [--repeats N]
 
-The first generation is measured cold (models loaded, voice latents computed), as a new user's first click
-is; the repeats warm. Prints the figures and writes bench/results/demo_generate.json. Target: under 30 s
-on 2 CPU cores.
+The Generate tab warms up in the background as the page opens (imports; synth.warm_up), so that is done first
+and timed apart. Then the first generation, as a new user's first click (models loaded, voice latents
+computed), and repeats (warm). Prints the figures and writes bench/results/demo_generate.json. Target: the
+first click under 30 s on 2 CPU cores. Wall seconds depend on what else the machine runs (the load average
+is recorded); CPU seconds do not.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch
 
 from tortoise_studio.demo import DEMO_VOICE, set_up_demo
 from tortoise_studio.settings import load_settings
-from tortoise_studio.synth import Synthesizer, demo_settings
+from tortoise_studio.synth import Synthesizer, demo_settings, warm_up
 from tortoise_studio.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,6 +46,11 @@ def main() -> None:
         set_up_demo(workspace)
         models_dir = load_settings(workspace).models_path(workspace)
         synth = Synthesizer(workspace, device="cpu")
+        started, cpu = time.perf_counter(), time.process_time()
+        warm_up()
+        warm_up_seconds = {"seconds": round(time.perf_counter() - started, 2),
+                           "cpu_seconds": round(time.process_time() - cpu, 2)}
+        print(f"warm-up (while the page is open): {warm_up_seconds}", flush=True)
         runs = []
         for _ in range(1 + args.repeats):
             stages = StageClock()
@@ -54,13 +61,14 @@ def main() -> None:
                          "cpu_seconds": round(time.process_time() - cpu, 2), "stages": stages.done()})
             print(f"{runs[-1]['seconds']:6.2f} s ({runs[-1]['cpu_seconds']:.1f} s of CPU) for "
                   f"{speech.duration:.2f} s of audio; stages {runs[-1]['stages']}", flush=True)
-    cold, warm = runs[0]["seconds"], [r["seconds"] for r in runs[1:]]
+    first, warm = runs[0]["seconds"], [r["seconds"] for r in runs[1:]]
     write_result("demo_generate", {
         "model_set": "tiny (demo)", "device": "cpu", "threads": args.threads, "text": TEXT,
         "settings": asdict(settings), "audio_seconds": round(speech.duration, 3),
-        "cold_seconds": cold, "warm_seconds": statistics.median(warm) if warm else None,
+        "warm_up": warm_up_seconds, "first_click_seconds": first,
+        "warm_seconds": statistics.median(warm) if warm else None,
         "load_average_1min": round(os.getloadavg()[0], 2),  # other work on the machine slows every figure
-        "target_seconds": TARGET_SECONDS, "under_target": cold < TARGET_SECONDS, "runs": runs,
+        "target_seconds": TARGET_SECONDS, "under_target": first < TARGET_SECONDS, "runs": runs,
         "torch": torch.__version__})
 
 

@@ -232,3 +232,17 @@ def test_only_gradios_renamed_status_code_warning_is_silenced():
         assert status.HTTP_413_REQUEST_ENTITY_TOO_LARGE == 413  # any other deprecation still warns
     assert [str(w.message) for w in caught if w.category is StarletteDeprecationWarning] == [
         "'HTTP_413_REQUEST_ENTITY_TOO_LARGE' is deprecated. Use 'HTTP_413_CONTENT_TOO_LARGE' instead."]
+
+
+def test_generate_warms_up_in_the_background_only_for_the_demo(ctx, workspace, tiny_models):
+    gt.start_warm_up(ctx)
+    assert "synth_warm_up" not in ctx._services  # real models: nothing is loaded ahead of a click
+    settings = load_settings(workspace)
+    settings.models_dir = str(tiny_models)
+    save_settings(workspace, settings)
+    gt.start_warm_up(ctx)
+    gt.start_warm_up(ctx)  # once per server
+    assert "synth_warm_up" in ctx._services
+    warm_up = next(t for t in __import__("threading").enumerate() if t.name == "warm-up")
+    warm_up.join(300)
+    assert "tortoise.api" in sys.modules

@@ -93,6 +93,14 @@ def demo_settings(**overrides) -> GenerationSettings:
     return GenerationSettings.from_preset(DEMO_PRESET, **{"max_mel_tokens": DEMO_MAX_MEL_TOKENS, **overrides})
 
 
+def warm_up() -> None:
+    """Do ahead what every first generation in a process waits for and no model file decides: importing
+    TorToiSe's generation code (seconds of CPU on a small machine) and building the conditioning mel transform."""
+    import tortoise.api  # noqa: F401
+    from .latents import _univnet_stft
+    _univnet_stft("cpu")
+
+
 def _check(ok: bool, name: str, problem: str) -> None:
     if not ok:
         raise UserError(f"{name}: {problem}")

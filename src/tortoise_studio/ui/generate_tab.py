@@ -7,6 +7,7 @@ plain values and return plain values; errors (missing weights, bad settings) bec
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -16,7 +17,7 @@ from ..latents import voice_choices
 from ..results import list_results, read_sidecar, save_speech
 from ..demo import is_demo_models
 from ..synth import (PRESETS, GenerationCancelled, GenerationSettings, Progress, Synthesizer, autoregressive_choices,
-                     demo_settings)
+                     demo_settings, warm_up)
 from .context import AppContext
 
 DEFAULT_PRESET = "fast"
@@ -100,6 +101,17 @@ def readable_sidecar(info: dict) -> dict:
     rest = {key: value for key, value in info.items() if key not in SIDECAR_FIRST and key not in SIDECAR_FILES}
     files = {key: info[key] for key in SIDECAR_FILES if key in info}
     return {**first, **rest, **({"files (with sha256)": files} if files else {})}
+
+
+def start_warm_up(ctx: AppContext) -> None:
+    """With the demo models, get the first generation's fixed costs (imports) out of the way in the background
+    once the page is open, so that a newcomer's first click is as quick as the next (bench/demo_generate.py)."""
+    try:
+        if not is_demo_models(ctx.models_dir()):
+            return
+    except UserError:
+        return
+    ctx.service("synth_warm_up", lambda: threading.Thread(target=warm_up, daemon=True, name="warm-up").start())
 
 
 def _model_label(ctx: AppContext, path: str) -> str:
@@ -243,6 +255,7 @@ def build(ctx: AppContext) -> dict:
 
     def read_lists_on(triggers):
         gr.on(triggers, on_refresh, lists, lists, show_progress="hidden")
+        gr.on(triggers, lambda: start_warm_up(ctx), None, None, show_progress="hidden")
 
     return {"read_lists_on": read_lists_on,
             "follow_settings": (lambda: mode_defaults(ctx),
