@@ -9,6 +9,7 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 import time
 import warnings
 
@@ -243,6 +244,7 @@ def test_generate_warms_up_in_the_background_only_for_the_demo(ctx, workspace, t
     gt.start_warm_up(ctx)
     gt.start_warm_up(ctx)  # once per server
     assert "synth_warm_up" in ctx._services
-    warm_up = next(t for t in __import__("threading").enumerate() if t.name == "warm-up")
-    warm_up.join(300)
+    for thread in threading.enumerate():
+        if thread.name == "warm-up":
+            thread.join(300)
     assert "tortoise.api" in sys.modules
