@@ -15,7 +15,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-CACHE = REPO / ".cache"  # git-ignored; survives between runs so set-up work is done once
+CACHE = (REPO / ".cache").resolve()  # git-ignored (maybe a link to a shared one); survives between runs
 
 
 @pytest.fixture
