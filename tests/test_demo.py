@@ -78,7 +78,8 @@ def test_banner_and_settings_handlers_follow_the_models_folder(workspace):
     assert demo_banner(ctx) == ""
     message, models_dir, table = demo_handler(ctx)
     assert message.startswith("Demo ready") and models_dir == DEMO_MODELS
-    assert list(table["status"]) == ["ok"] * 5
+    assert list(table["value"]["status"]) == ["ok"] * 5
+    assert table["label"] == f"Model files in {workspace.root / DEMO_MODELS}"  # the table names what it checked
     assert "noise" in demo_banner(ctx)
     message, _ = save_handler(ctx, "   ", "cpu")
     assert message == "**Not saved:** models_dir: must not be empty"

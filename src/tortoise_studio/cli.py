@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .errors import UserError
@@ -21,7 +22,7 @@ HANDLERS = {
     "train": ("tortoise_studio.runs.launch", "train_command"),
     "status": ("tortoise_studio.runs.launch", "status_command"),
     "stop": ("tortoise_studio.runs.launch", "stop_command"),
-    "metrics": ("tortoise_studio.metrics.reader", "metrics_command"),
+    "metrics": ("tortoise_studio.runs.status", "metrics_command"),
     "evaluate": ("tortoise_studio.evaluate.command", "evaluate_command"),
     "generate": ("tortoise_studio.generate.command", "generate_command"),
     "models": ("tortoise_studio.models.command", "check_command"),
@@ -165,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader went away (`metrics RUN | head`): stop quietly, as `cat` does, and keep Python from
+        # reporting the same broken pipe again when it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a command ended by SIGPIPE
 
 
 if __name__ == "__main__":

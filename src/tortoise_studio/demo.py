@@ -20,6 +20,10 @@ DEMO_WHISPER = "models/whisper-base"  # real Whisper base, joined from the packa
 DEMO_NOTICE = ("**Demo mode: the models in use are tiny and random, so generated audio is noise, not speech.** "
                "Every step (prepare, train, watch, generate) runs through the real code paths. "
                "For real voices put TorToiSe's weights in a folder and choose it in Settings.")
+# Generate's defaults in demo mode: the quickest preset, and sentences cut at 2 s (40 codes, 20 per second): the
+# random models never sample the stop code, so every sentence runs to this limit.
+DEMO_PRESET = "ultra_fast"
+DEMO_MAX_MEL_TOKENS = 40
 # Real speech shipped inside the tortoise-tts package: one speaker, five sentences of about 6 s.
 DEMO_SOURCE_VOICE = "rainbow"
 # The first line `tortoise-studio make-tiny-models` writes into models.yaml (models/tiny.py HEADER).

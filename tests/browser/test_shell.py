@@ -2,6 +2,9 @@
 
 import pytest
 
+from tortoise_studio.demo import DEMO_MAX_MEL_TOKENS
+from ui_helpers import dropdown_options, field, wait_settled, wait_until
+
 pytestmark = pytest.mark.browser
 
 
@@ -19,7 +22,7 @@ def test_settings_tab_shows_models_table(start_ui, page, tmp_path, tiny_models):
 
 
 def banner(page):
-    return page.locator("#demo-banner")
+    return page.locator("#demo-banner [data-testid='markdown']")  # the notice, not the loading timer beside it
 
 
 def test_settings_demo_button_sets_up_the_demo_and_every_tab_says_so(start_ui, page, tmp_path):
@@ -27,6 +30,7 @@ def test_settings_demo_button_sets_up_the_demo_and_every_tab_says_so(start_ui, p
     server = start_ui(root)
     page.goto(server.url)
     page.get_by_role("tab", name="Settings").click()
+    wait_settled(page, "demo-banner")
     assert banner(page).inner_text().strip() == ""  # published-size settings: no demo notice
     page.get_by_text("Demo (no weights needed)").click()
     page.locator("#settings-demo").click()
@@ -41,6 +45,14 @@ def test_settings_demo_button_sets_up_the_demo_and_every_tab_says_so(start_ui, p
     page.get_by_role("tab", name="Train").click()  # a new training configuration starts from the demo models
     assert page.locator("#config-model-models-dir textarea, #config-model-models-dir input").first.input_value() \
         == "models/tiny"
+    # Generate starts quick and short with the demo models, and lists the demo voice without a Refresh
+    page.get_by_role("tab", name="Generate").click()
+    wait_until(lambda: field(page, "gen-preset").input_value() == "ultra_fast", 30, "the demo's preset")
+    page.locator("#gen-advanced").get_by_text("Advanced settings").click()
+    assert field(page, "gen-max-mel-tokens").input_value() == str(DEMO_MAX_MEL_TOKENS)
+    wait_until(lambda: "demo" in dropdown_options(page, "gen-voice"), 30, "the demo voice in Generate")
+    page.get_by_role("tab", name="Prepare").click()
+    wait_until(lambda: "demo" in dropdown_options(page, "prepare-voice"), 30, "the demo voice in Prepare")
     page.reload()  # the notice is worked out again on every load
     banner(page).get_by_text("tiny and random").wait_for()
 

@@ -64,3 +64,26 @@ def assert_no_internals(page) -> None:
     for text in [page_text(page), *toasts(page)]:
         found = INTERNALS.search(text)
         assert found is None, text[max(0, found.start() - 300):found.end() + 300]
+
+
+def markdown_text(page, elem_id: str) -> str:
+    """The text a gr.Markdown shows, without its status tracker (which shows Gradio's "0.4s" loading timer
+    while an event that writes the block runs)."""
+    return page.locator(f"#{elem_id} [data-testid='markdown']").inner_text()
+
+
+def wait_settled(page, elem_id: str, timeout: float = 30) -> None:
+    """Until no event that writes the block is running (its status tracker is hidden)."""
+    page.wait_for_function(
+        "id => [...document.querySelectorAll(`#${id} [data-testid='status-tracker']`)]"
+        ".every(t => t.classList.contains('hide'))", arg=elem_id, timeout=timeout * 1000)
+
+
+def dropdown_options(page, elem_id: str) -> list[str]:
+    """The choices a dropdown offers now (opens it, reads them, closes it)."""
+    page.locator(f"#{elem_id} input").first.click()
+    options = page.get_by_role("option")
+    options.first.wait_for()
+    names = [text.strip().splitlines()[-1].strip() for text in options.all_inner_texts()]  # after the ✓ of the chosen one
+    page.keyboard.press("Escape")
+    return names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ def config_yaml(cfg: TrainingConfig, path: str | os.PathLike | None = None) -> s
     """The YAML text save_config writes, with a header showing the command that runs it."""
     target = str(path) if path is not None else f"training/{cfg.dataset}/runs/<run>/{CONFIG_FILENAME}"
     header = (f"# Training configuration for dataset {cfg.dataset!r} (Tortoise Studio). Train with:\n"
-              f"#   tortoise-studio train {target}\n"
+              f"#   tortoise-studio train {shlex.quote(target) if path is not None else target}\n"
               "# Override any key with --set key=value. scheduler.milestones: null = 50%, 75%, 90% of epochs;\n"
               "# model.dropout: null = TorToiSe's own; max_steps: null = no cap; keep_last: 0 = keep all.\n")
     return header + yaml.dump(config_to_dict(cfg), Dumper=_Dumper, sort_keys=False, allow_unicode=True)

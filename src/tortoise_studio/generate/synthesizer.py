@@ -59,7 +59,7 @@ class GenerationSettings:
     diffusion_temperature: float = 1.0
     seed: int = 0  # sentence i is sampled from seed + i, so editing one sentence leaves the others alone
     max_mel_tokens: int = 500  # longest sentence in codes (20 per second)
-    batch_size: int | None = None  # candidates per autoregressive call; None: 1-16 by GPU memory, 8 on CPU
+    batch_size: int | None = None  # candidates per autoregressive call; None: 1-16 by GPU memory, 16 on CPU
     kv_cache: bool = True
     half: bool = False  # float16 autocast; CUDA only
 
@@ -84,6 +84,20 @@ class GenerationSettings:
         _check_range(self, "diffusion_temperature", 0.0, 1.0)
         _check_range(self, "cond_free_k", 0.0, 100.0)
         return self
+
+
+def demo_settings(**overrides) -> GenerationSettings:
+    """Generate's defaults while the models are the demo's tiny random set: quick, and short (demo.py)."""
+    from ..demo import DEMO_MAX_MEL_TOKENS, DEMO_PRESET
+    return GenerationSettings.from_preset(DEMO_PRESET, **{"max_mel_tokens": DEMO_MAX_MEL_TOKENS, **overrides})
+
+
+def warm_up() -> None:
+    """Do ahead what every first generation in a process waits for and no model file decides: importing
+    TorToiSe's generation code (seconds of CPU on a small machine) and building the conditioning mel transform."""
+    import tortoise.api  # noqa: F401
+    from .latents import _univnet_stft
+    _univnet_stft("cpu")
 
 
 def _check(ok: bool, name: str, problem: str) -> None:
@@ -382,7 +396,8 @@ def _default_batch_size(device, settings: GenerationSettings) -> int:
     if device.type == "cuda":
         from tortoise.api import pick_best_batch_size_for_gpu
         return min(settings.candidates, pick_best_batch_size_for_gpu())
-    return min(settings.candidates, 8)
+    # on a CPU a step's cost is mostly per call: 16 candidates in one call take about half the time of two 8s
+    return min(settings.candidates, 16)
 
 
 def _seed_everything(seed: int) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import UserError
-from .writer import METRICS_FILE, json_safe
+from .writer import METRICS_FILE
 
 try:  # orjson (installed with gradio) parses about 3x faster; the standard library does the same job
     from orjson import loads as _loads, JSONDecodeError as _DecodeError
@@ -305,7 +305,9 @@ def read_metrics(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, l
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file or folder")
-    if path.is_dir() and not (path / METRICS_FILE).is_file():
+    # a run folder (train.yaml in it) reads its own metrics, none yet before the first step; its train.log
+    # is this trainer's log, not one of the DLAS logs a folder without either file holds
+    if path.is_dir() and not (path / METRICS_FILE).is_file() and not (path / "train.yaml").is_file():
         from .dlas_logs import read_log_folder
         return read_log_folder(path)
     if path.is_dir() or path.suffix == ".jsonl":
@@ -325,19 +327,3 @@ def metrics_table(train: pd.DataFrame, val: pd.DataFrame, scores: pd.DataFrame |
     table = pd.concat(parts, ignore_index=True).sort_values("step", kind="stable")
     metrics = [c for c in table.columns if c not in INDEX_COLUMNS]
     return table[["kind", "step", "epoch", *metrics]].reset_index(drop=True)
-
-
-def metrics_command(args, workspace) -> int:
-    """`tortoise-studio metrics PATH [--csv|--json]`: the run's (or old log's) table on stdout."""
-    import json
-    import sys
-    path = Path(args.path).expanduser()
-    train, val, _events = read_metrics(path)
-    table = metrics_table(train, val, read_eval(path))
-    if getattr(args, "json", False):
-        for row in table.to_dict(orient="records"):
-            row = {k: json_safe(v) for k, v in row.items()}
-            print(json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False))
-    else:
-        table.to_csv(sys.stdout, index=False)
-    return 0

@@ -238,3 +238,34 @@ def metrics_reader(run_dir: Path):
     """A MetricsReader for the run (imported here: it brings pandas, which `--help` should not pay for)."""
     from ..metrics.reader import MetricsReader
     return MetricsReader(run_dir)
+
+
+def metrics_path(path: str, workspace) -> Path:
+    """What `metrics PATH` reads: PATH as given, else inside the workspace (training/DATASET/runs/RUN), else
+    DATASET/RUN as `status` takes it. A path found nowhere is returned as given (read_metrics names it)."""
+    given = Path(path).expanduser()
+    if given.exists() or given.is_absolute():
+        return given
+    if (workspace.root / given).exists():
+        return workspace.root / given
+    try:
+        return find_run_dir(given, workspace)
+    except UserError:
+        return given
+
+
+def metrics_command(args, workspace) -> int:
+    """`tortoise-studio metrics PATH [--csv|--json]`: the run's (or old log's) table on stdout."""
+    import sys
+    from ..metrics.reader import metrics_table, read_eval, read_metrics
+    from ..metrics.writer import json_safe
+    path = metrics_path(args.path, workspace)
+    train, val, _events = read_metrics(path)
+    table = metrics_table(train, val, read_eval(path))
+    if getattr(args, "json", False):
+        for row in table.to_dict(orient="records"):
+            row = {k: json_safe(v) for k, v in row.items()}
+            print(json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False))
+    else:
+        table.to_csv(sys.stdout, index=False)
+    return 0

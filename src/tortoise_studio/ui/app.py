@@ -36,8 +36,13 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         parts = {}
         for title, module_name in TABS:
             module = importlib.import_module(module_name)
-            with gr.Tab(title, elem_id=f"tab-{title.lower()}"):
+            with gr.Tab(title, elem_id=f"tab-{title.lower()}") as tab:
                 parts[title] = module.build(ctx) or {}
+            # what a tab lists (voices, datasets, runs, models, results) may have changed since the page was
+            # built, in another tab, another page or on the command line: each tab reads its lists again when
+            # the page loads and whenever it is opened
+            if "read_lists_on" in parts[title]:
+                parts[title]["read_lists_on"]([app.load, tab.select])
         _follow_settings(ctx, app, banner, parts)
     return app
 
@@ -63,6 +68,13 @@ def _follow_settings(ctx: AppContext, app: gr.Blocks, banner: gr.Markdown, parts
         for event in parts.get("Settings", {}).get("settings_changed", []):
             event.then(lambda: _settings_whisper(ctx), None, [prepare["backend"], prepare["model"]],
                        show_progress="hidden")
+    # a tab's own defaults that follow the settings (Generate's quick settings for the demo models)
+    for part in parts.values():
+        if "follow_settings" in part:
+            fn, follow_outputs = part["follow_settings"]
+            app.load(fn, None, follow_outputs, show_progress="hidden")
+            for event in parts.get("Settings", {}).get("settings_changed", []):
+                event.then(fn, None, follow_outputs, show_progress="hidden")
 
 
 def _settings_whisper(ctx: AppContext):

@@ -7,6 +7,7 @@ KEYS order and return plain values or gr.update(...).
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,23 @@ def source_choices(ctx: AppContext, dataset: str | None) -> list[str]:
     return ["base"] + [str(path.relative_to(root)) for _, path in models]
 
 
+def latest_dataset(ctx: AppContext) -> str | None:
+    """The dataset prepared (or proofread) last: the one whose train.txt changed last."""
+    datasets = ctx.workspace.list_datasets()
+    return max(datasets, key=lambda d: (ctx.workspace.training / d / "train.txt").stat().st_mtime, default=None)
+
+
+def lists_update(ctx: AppContext, dataset: str | None, saved: str | None) -> tuple[dict, dict, dict]:
+    """The dataset list (the current one kept, else the latest), saved configurations and model sources, as
+    the workspace is now."""
+    datasets = ctx.workspace.list_datasets()
+    dataset = dataset if dataset in datasets else latest_dataset(ctx)
+    configs = saved_configs(ctx)
+    return (gr.update(choices=datasets, value=dataset),
+            gr.update(choices=configs, value=saved if saved in configs else None),
+            gr.update(choices=source_choices(ctx, dataset)))
+
+
 def saved_configs(ctx: AppContext) -> list[str]:
     return [str((run / C.CONFIG_FILENAME).relative_to(ctx.workspace.root)) for run in ctx.workspace.list_runs()]
 
@@ -153,6 +171,9 @@ def saved_configs(ctx: AppContext) -> list[str]:
 def schedule_preview(ctx: AppContext, run: str, values: list[Any]) -> tuple[pd.DataFrame, str]:
     """The lr over optimizer steps (same code as the trainer), and a summary of steps and the run folder."""
     empty = pd.DataFrame({"step": [], "lr": []})
+    if not values[KEYS.index("dataset")]:
+        return empty, ("No dataset chosen yet: prepare one in the Prepare tab, then choose it here to see the "
+                       "schedule.")
     try:
         cfg = config_from_form(values)
         n_train = C.count_train_clips(ctx.workspace, cfg.dataset) if cfg.dataset else 0
@@ -275,7 +296,7 @@ def save_handler(ctx: AppContext, run: str, values: list[Any]) -> tuple[str, str
         return "Not saved: fix these first.\n\n" + problems_markdown(C.errors_of(problems)), None
     path = C.save_config(cfg, target)
     warnings = [p for p in problems if p.severity == "warning"]
-    note = f"Saved `{path}`. Train with `tortoise-studio train {path}` or from the Run section."
+    note = f"Saved `{path}`. Train with `tortoise-studio train {shlex.quote(str(path))}` or from the Run section."
     return note + ("\n\n" + problems_markdown(warnings) if warnings else ""), str(path)
 
 
@@ -301,7 +322,7 @@ def _widget(ctx: AppContext, key: str, value: Any):
     if key == "dataset":
         datasets = ctx.workspace.list_datasets()
         return gr.Dropdown(choices=datasets, allow_custom_value=True,
-                           **{**common, "value": value if value in datasets else (datasets[0] if datasets else None)})
+                           **{**common, "value": value if value in datasets else latest_dataset(ctx)})
     if key == "model.source":
         return gr.Dropdown(choices=source_choices(ctx, None), allow_custom_value=True, **common)
     if key == "tokenizer":
@@ -392,15 +413,23 @@ def build(ctx: AppContext) -> dict:
 
     load.click(on_load, load_path, [*inputs, run, message])
 
-    def on_refresh(dataset):
-        return (gr.update(choices=ctx.workspace.list_datasets()), gr.update(choices=saved_configs(ctx)),
-                gr.update(choices=source_choices(ctx, dataset)))
+    lists = [widgets["dataset"], load_path, widgets["model.source"]]
 
-    refresh.click(on_refresh, widgets["dataset"], [widgets["dataset"], load_path, widgets["model.source"]])
+    def on_refresh(dataset, saved):
+        return lists_update(ctx, dataset, saved)
+
+    refresh.click(on_refresh, lists[:2], lists)
+
+    def read_lists_on(triggers):
+        # the lists as the workspace is now, then the schedule: a dataset that did not change fires no change
+        gr.on(triggers, on_refresh, lists[:2], lists, show_progress="hidden").then(
+            preview, [run, *inputs], [plot, summary], show_progress="hidden")
+
     widgets["dataset"].focus(lambda: gr.update(choices=ctx.workspace.list_datasets()), None, widgets["dataset"])
     load_path.focus(lambda: gr.update(choices=saved_configs(ctx)), None, load_path)
     widgets["tokenizer"].focus(lambda: gr.update(choices=_tokenizer_choices(ctx)), None, widgets["tokenizer"])
     widgets["dataset"].change(lambda d: gr.update(choices=source_choices(ctx, d)), widgets["dataset"],
                               widgets["model.source"])
-    return {"saved_path": saved_path, "run": run, "widgets": widgets, "message": message, "plot": plot,
-            "summary": summary, "memory": memory_note, "suggestions": suggestions, "load_path": load_path, "save": save, "load": load}
+    return {"read_lists_on": read_lists_on, "saved_path": saved_path, "run": run, "widgets": widgets,
+            "message": message, "plot": plot, "summary": summary, "memory": memory_note,
+            "suggestions": suggestions, "load_path": load_path, "save": save, "load": load}

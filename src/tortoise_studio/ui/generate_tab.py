@@ -7,14 +7,17 @@ plain values and return plain values; errors (missing weights, bad settings) bec
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 import gradio as gr
 
 from ..errors import UserError
+from ..demo import is_demo_models
 from ..generate.latents import voice_choices
 from ..generate.results import list_results, read_sidecar, save_speech
-from ..generate.synthesizer import PRESETS, GenerationCancelled, GenerationSettings, Progress, Synthesizer, autoregressive_choices
+from ..generate.synthesizer import (PRESETS, GenerationCancelled, GenerationSettings, Progress, Synthesizer,
+                                    autoregressive_choices, demo_settings, warm_up)
 from .context import AppContext
 
 DEFAULT_PRESET = "fast"
@@ -58,6 +61,57 @@ def result_choices(ctx: AppContext) -> list[tuple[str, str]]:
         label = f" [{info['label']}]" if info.get("label") else ""
         choices.append((f"{wav.parent.name}/{wav.name}{label}: {snippet}", str(wav)))
     return choices
+
+
+def _kept(choices: list, current):
+    """The dropdown's update: fresh choices, the current value kept while it is still one of them."""
+    values = [c[1] if isinstance(c, tuple) else c for c in choices]
+    return gr.update(choices=choices, value=current if current in values else (values[0] if values else None))
+
+
+def lists_update(ctx: AppContext, voice, model, model_a, model_b, result) -> tuple:
+    """Voice, model (x3) and result dropdowns as the workspace is now, each keeping its selection if it exists."""
+    models = autoregressive_choices(ctx.workspace)
+    results = result_choices(ctx)
+    result_values = [value for _, value in results]
+    return (_kept(voice_choices(ctx.workspace), voice), _kept(models, model), _kept(models, model_a),
+            _kept(models, model_b), gr.update(choices=results, value=result if result in result_values else None))
+
+
+def mode_defaults(ctx: AppContext) -> tuple:
+    """Preset, candidates, diffusion iterations, conditioning-free guidance and length limit to start from:
+    with the demo's tiny random models a quick, short generation (demo.py), else DEFAULT_PRESET's."""
+    try:
+        demo = is_demo_models(ctx.models_dir())
+    except UserError:  # an unreadable settings.json is the Settings tab's message
+        demo = False
+    s = demo_settings() if demo else GenerationSettings.from_preset(DEFAULT_PRESET)
+    return s.preset, s.candidates, s.diffusion_iterations, s.cond_free, s.max_mel_tokens
+
+
+# What a result's sidecar shows first: what was said and how; the files it was made from (with their
+# hashes) come last, folded (the JSON view collapses levels below the third).
+SIDECAR_FIRST = ("text", "voice", "label", "settings", "duration_seconds", "compute_seconds", "device", "created")
+SIDECAR_FILES = ("voice_clips", "models_dir", "models")
+
+
+def readable_sidecar(info: dict) -> dict:
+    """The sidecar reordered for reading: settings first, then everything else, the model files last."""
+    first = {key: info[key] for key in SIDECAR_FIRST if key in info}
+    rest = {key: value for key, value in info.items() if key not in SIDECAR_FIRST and key not in SIDECAR_FILES}
+    files = {key: info[key] for key in SIDECAR_FILES if key in info}
+    return {**first, **rest, **({"files (with sha256)": files} if files else {})}
+
+
+def start_warm_up(ctx: AppContext) -> None:
+    """With the demo models, get the first generation's fixed costs (imports) out of the way in the background
+    once the page is open, so that a newcomer's first click is as quick as the next (bench/demo_generate.py)."""
+    try:
+        if not is_demo_models(ctx.models_dir()):
+            return
+    except UserError:
+        return
+    ctx.service("synth_warm_up", lambda: threading.Thread(target=warm_up, daemon=True, name="warm-up").start())
 
 
 def _model_label(ctx: AppContext, path: str) -> str:
@@ -198,20 +252,28 @@ def build(ctx: AppContext) -> dict:
     def on_select_result(path):
         if not path:
             return None, None
-        return path, read_sidecar(path)
+        return path, readable_sidecar(read_sidecar(path))
 
-    def on_refresh():
-        models = autoregressive_choices(ws)
-        return (gr.update(choices=voice_choices(ws)), gr.update(choices=models), gr.update(choices=models),
-                gr.update(choices=models), gr.update(choices=result_choices(ctx)))
+    lists = [voice, model, model_a, model_b, results]
+
+    def on_refresh(*current):
+        return lists_update(ctx, *current)
 
     generate.click(on_generate, [text, voice, model, *form], [message, output, results])
     cancel.click(lambda: synthesizer(ctx).cancel(), None, None, queue=False)
     compare.click(on_compare, [text, voice, model_a, model_b, *form], [ab_message, audio_a, audio_b, results])
     preset.change(preset_values, preset, [candidates, diffusion_iterations, cond_free])
     results.change(on_select_result, results, [result_audio, result_info])
-    refresh.click(on_refresh, None, [voice, model, model_a, model_b, results])
+    refresh.click(on_refresh, lists, lists)
     model.change(lambda m: tokenizer_note(ctx, m), model, tokenizer)
-    return {"text": text, "voice": voice, "model": model, "form": form, "generate": generate, "cancel": cancel,
+
+    def read_lists_on(triggers):
+        gr.on(triggers, on_refresh, lists, lists, show_progress="hidden")
+        gr.on(triggers, lambda: start_warm_up(ctx), None, None, show_progress="hidden")
+
+    return {"read_lists_on": read_lists_on,
+            "follow_settings": (lambda: mode_defaults(ctx),
+                                [preset, candidates, diffusion_iterations, cond_free, max_mel_tokens]),
+            "text": text, "voice": voice, "model": model, "form": form, "generate": generate, "cancel": cancel,
             "message": message, "output": output, "results": results, "result_audio": result_audio,
             "model_a": model_a, "model_b": model_b, "compare": compare, "audio_a": audio_a, "audio_b": audio_b}

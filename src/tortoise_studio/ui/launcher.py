@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from ..errors import UserError
 from ..workspace import Workspace
@@ -38,8 +39,17 @@ def served_folders(workspace: Workspace) -> list[str]:
     return [str(p) for p in (workspace.voices, workspace.training, workspace.results)]
 
 
+def quiet_known_warnings() -> None:
+    """Gradio answers every queue request using a status-code name Starlette has renamed, and Starlette
+    warns each time (hundreds of lines an hour with a live plot ticking). Silence that one warning only."""
+    from starlette.exceptions import StarletteDeprecationWarning
+    warnings.filterwarnings("ignore", message=r"'HTTP_422_UNPROCESSABLE_ENTITY' is deprecated",
+                            category=StarletteDeprecationWarning)
+
+
 def ui_command(args: argparse.Namespace, workspace: Workspace) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    quiet_known_warnings()
     host, port = parse_listen(args.listen)
     auth = parse_auth(args.auth)
     if host not in LOOPBACK_HOSTS and auth is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from dataclasses import replace
 
@@ -23,6 +25,10 @@ from .context import AppContext
 CLIP_COLUMNS = ["clip", "seconds", "text", "split", "flag", "as trained"]  # flagged clips come first
 SKIPPED_COLUMNS = ["file", "clip", "reason"]
 HISTOGRAM_BINS = list(range(0, 13))  # whole seconds, 0 to 12 (clips are at most 11.6 s)
+# The chart sorts its bars by label, as text (0-1, 1-2, 10-11, 2-3, ...), and draws nothing when given the
+# order as a list (Gradio 6.17): labels padded on the left with a space sort as text in number order.
+HISTOGRAM_LABELS = [f"{low:>2}-{high}" for low, high in zip(HISTOGRAM_BINS, HISTOGRAM_BINS[1:])]
+SPLITS = ["train", "validation", "drop"]
 
 
 def voice_choices(ctx: AppContext) -> list[str]:
@@ -132,8 +138,7 @@ def report_views(ctx: AppContext, report: PrepareReport):
 
 def duration_histogram(seconds: list[float]) -> pd.DataFrame:
     counts = pd.cut(pd.Series(seconds, dtype=float), HISTOGRAM_BINS, right=False).value_counts(sort=False)
-    return pd.DataFrame({"seconds": [f"{int(b.left)}-{int(b.right)}" for b in counts.index],
-                         "clips": counts.values.astype(int)})
+    return pd.DataFrame({"seconds": HISTOGRAM_LABELS, "clips": counts.values.astype(int)})
 
 
 def clip_table(ctx: AppContext, dataset: str | None) -> pd.DataFrame:
@@ -145,11 +150,32 @@ def clip_table(ctx: AppContext, dataset: str | None) -> pd.DataFrame:
                         columns=CLIP_COLUMNS)
 
 
-def load_table_handler(ctx: AppContext, voice: str | None):
+def saved_report(ctx: AppContext, dataset: str | None) -> PrepareReport | None:
+    """What the last Prepare of `dataset` reported (its dataset.json), or None when it was never prepared."""
+    if not dataset or dataset not in ctx.workspace.list_datasets():
+        return None
+    path = ctx.workspace.dataset_dir(dataset) / "dataset.json"
     try:
-        return clip_table(ctx, voice), ""
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    known = {f.name for f in dataclasses.fields(PrepareReport)}
+    try:
+        return PrepareReport(**{k: v for k, v in data.items() if k in known})
+    except TypeError:  # written by another version, missing a field: show the clips only
+        return None
+
+
+def load_table_handler(ctx: AppContext, voice: str | None):
+    """A voice's dataset as the last Prepare left it: (summary, histogram, skipped, clips, message)."""
+    try:
+        report = saved_report(ctx, voice)
+        views = report_views(ctx, report) if report else ("", duration_histogram([]),
+                                                           pd.DataFrame(columns=SKIPPED_COLUMNS), clip_table(ctx, voice))
+        return (*views, "")
     except UserError as exc:
-        return pd.DataFrame(columns=CLIP_COLUMNS), f"**Could not read the clips:** {exc}"
+        return ("", duration_histogram([]), pd.DataFrame(columns=SKIPPED_COLUMNS), pd.DataFrame(columns=CLIP_COLUMNS),
+                f"**Could not read the clips:** {exc}")
 
 
 def save_table_handler(ctx: AppContext, voice: str | None, table: pd.DataFrame):
@@ -171,14 +197,26 @@ def rows_from(table: pd.DataFrame) -> list[ClipRow]:
 
 
 def select_clip_handler(ctx: AppContext, voice: str | None, table: pd.DataFrame, evt: gr.SelectData):
-    """The selected row's clip, for the player."""
+    """The selected row: its clip for the player, its split for the split choice, and the row's number."""
+    nothing = None, gr.update(value=None, interactive=False, label="Split of the selected clip"), None
     if not voice or evt.index is None:
-        return None
+        return nothing
     row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
     if row >= len(table):
-        return None
-    path = ctx.workspace.dataset_dir(voice) / str(table.iloc[row]["clip"])
-    return str(path) if path.is_file() else None
+        return nothing
+    clip, split = str(table.iloc[row]["clip"]), str(table.iloc[row]["split"]).strip().lower()
+    path = ctx.workspace.dataset_dir(voice) / clip
+    return (str(path) if path.is_file() else None,
+            gr.update(value=split if split in SPLITS else None, interactive=True, label=f"Split of {clip}"), row)
+
+
+def set_split_handler(table: pd.DataFrame, row: int | None, split: str | None) -> pd.DataFrame | dict:
+    """The table with the selected row's split set (saved with the other corrections by Save)."""
+    if row is None or split not in SPLITS or row >= len(table):
+        return gr.update()
+    table = table.copy()
+    table.iloc[row, table.columns.get_loc("split")] = split
+    return table
 
 
 def _progress_adapter(progress):
@@ -240,18 +278,22 @@ def build(ctx: AppContext) -> dict:
     summary = gr.Markdown(elem_id="prepare-summary")
     with gr.Row():
         histogram = gr.BarPlot(duration_histogram([]), x="seconds", y="clips", title="Clip durations",
-                               x_title="seconds", y_title="clips", sort=None, elem_id="prepare-histogram")
+                               x_title="seconds", y_title="clips", sort="x", elem_id="prepare-histogram")
         skipped = gr.Dataframe(pd.DataFrame(columns=SKIPPED_COLUMNS), label="Skipped", interactive=False,
-                               wrap=True, elem_id="prepare-skipped")
-    gr.Markdown("**Clips**: edit a text, or set split to `train`, `validation` or `drop`, then save. "
-                "Click a row to listen. *As trained* is the text after the tokenizer's normaliser (the tokenizer "
-                "trained on this dataset, else TorToiSe's English one). Clips with a **flag** (an edge inside "
-                "speech) come first: check them.")
-    clips = gr.Dataframe(clip_table(ctx, voices[0]) if voices and voices[0] in ctx.workspace.list_datasets()
-                         else pd.DataFrame(columns=CLIP_COLUMNS), label="Clips", interactive=True, wrap=True,
-                         datatype=["str", "number", "str", "str", "str", "str"], elem_id="prepare-clips")
+                               wrap=True, column_widths=["30%", "20%", "50%"], elem_id="prepare-skipped")
+    gr.Markdown("**Clips**: click a row to listen and to choose its split (train, validation or drop); edit a "
+                "text in the table; then save. *As trained* is the text after the tokenizer's normaliser (the "
+                "tokenizer trained on this dataset, else TorToiSe's English one). Clips with a **flag** (an edge "
+                "inside speech) come first: check them.")
+    # the page load fills the table (see read_lists_on): a value built here would be the one of server start
+    clips = gr.Dataframe(pd.DataFrame(columns=CLIP_COLUMNS), label="Clips", interactive=True, wrap=True,
+                         datatype=["str", "number", "str", "str", "str", "str"], static_columns=[0, 1, 3, 4, 5],
+                         column_widths=["17%", "7%", "36%", "10%", "12%", "18%"], elem_id="prepare-clips")
     with gr.Row():
         player = gr.Audio(label="Selected clip", type="filepath", interactive=False, elem_id="prepare-player")
+        split = gr.Radio(SPLITS, value=None, label="Split of the selected clip", interactive=False,
+                         elem_id="prepare-split")
+        selected_row = gr.State(None)
         save = gr.Button("Save corrections", elem_id="prepare-save")
     save_status = gr.Markdown(elem_id="prepare-save-status")
     with gr.Accordion("Tokenizer (another language)", open=False, elem_id="tokenizer-section"):
@@ -269,7 +311,17 @@ def build(ctx: AppContext) -> dict:
     def on_select(v, table, evt: gr.SelectData):
         return select_clip_handler(ctx, v, table, evt)
 
-    refresh.click(lambda v: gr.update(choices=voice_choices(ctx), value=v), voice, voice)
+    def on_show(current):
+        names = voice_choices(ctx)
+        return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
+
+    dataset_views = [summary, histogram, skipped, clips, save_status]
+
+    def read_lists_on(triggers):
+        # the voice list, then the chosen voice's dataset as its last Prepare left it
+        gr.on(triggers, on_show, voice, voice, show_progress="hidden").then(
+            lambda v: load_table_handler(ctx, v), voice, dataset_views, show_progress="hidden")
+
     # what the user types is kept in Settings at once, so a reload shows it again
     def remember(b, m):
         if b and (m or "").strip():
@@ -277,12 +329,14 @@ def build(ctx: AppContext) -> dict:
 
     model.blur(remember, [backend, model], None)
     backend.input(remember, [backend, model], None)
+    refresh.click(on_show, voice, voice)
     add.click(lambda f, n, v: add_files_handler(ctx, f, n, v), [upload, new_voice, voice], [status, voice])
-    voice.change(lambda v: load_table_handler(ctx, v), voice, [clips, save_status])
+    voice.change(lambda v: load_table_handler(ctx, v), voice, dataset_views)
     run.click(on_prepare, [voice, *option_inputs, clips], results)
     run_all.click(on_prepare_all, option_inputs, results)
-    clips.select(on_select, [voice, clips], player)
+    clips.select(on_select, [voice, clips], [player, split, selected_row])
+    split.input(set_split_handler, [clips, selected_row, split], clips)
     save.click(lambda v, t: save_table_handler(ctx, v, t), [voice, clips], [save_status, clips])
-    return {"voice": voice, "upload": upload, "new_voice": new_voice, "backend": backend, "model": model, "run": run,
-            "status": status, "summary": summary, "clips": clips, "player": player, "save": save,
-            "tokenizer": tokenizer}
+    return {"read_lists_on": read_lists_on, "split": split, "voice": voice, "upload": upload, "new_voice": new_voice,
+            "backend": backend, "model": model, "run": run, "status": status, "summary": summary, "clips": clips,
+            "player": player, "save": save, "tokenizer": tokenizer}

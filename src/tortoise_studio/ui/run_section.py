@@ -17,6 +17,7 @@ import gradio as gr
 import pandas as pd
 
 from ..runs.checkpoints import checkpoints_dir, list_checkpoints
+from ..runs.continuation import continue_run, final_weights, nothing_left
 from ..errors import UserError
 from ..metrics.series import eval_warning
 from ..runs.launch import RunService
@@ -34,6 +35,10 @@ COLORS = {"train mel": "#1f77b4", "val mel": "#ff7f0e", "train text": "#2ca02c",
           "train total": "#1f77b4", "val total": "#ff7f0e", "lr": "#9467bd"}
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf"]
+# the series each plot can show: its colours, and all its legend lists
+LOSS_SERIES = ("train mel", "val mel", "train text", "val text")
+TOTAL_SERIES = ("train total", "val total")
+LR_SERIES = ("lr",)
 BANNER_STATES = {"failed": "Training failed", "crashed": "Training crashed", "stalled": "Training stalled"}
 
 
@@ -92,6 +97,16 @@ def status_line(status: RunStatus) -> str:
     return " · ".join(parts)
 
 
+# Scroll the log box to its last line once the browser has laid it out (run in the page, no server call).
+SCROLL_LOG_TO_END = """() => requestAnimationFrame(() => {
+    const box = document.querySelector('#run-log textarea');
+    if (box) box.scrollTop = box.scrollHeight;
+})"""
+# How to go on from a run that cannot simply resume: the two buttons under Train, named as they read.
+WAYS_ON = ("**Continue with new data** starts a new run from this run's final weights on the dataset as it is "
+           "now; **Start over** trains this run again from the start (its history is moved to `previous/`).")
+
+
 def banner(status: RunStatus) -> str:
     title = BANNER_STATES.get(status.state)
     if title is None:
@@ -101,6 +116,8 @@ def banner(status: RunStatus) -> str:
     text = f"### ⚠ {title}\n{first}"
     if rest:
         text += "\n```\n" + rest + "\n```"
+    if status.state == "failed" and status.last_checkpoint is not None:
+        text += "\n\n" + WAYS_ON
     return text
 
 
@@ -112,7 +129,10 @@ def _duration(seconds: float) -> str:
 def axis_limits(xmin, xmax, ymin, ymax) -> tuple[list | None, list | None]:
     """The plots' x (optimizer steps) and y ranges from the four fields, where 0 (or empty) is automatic.
     A bad value raises UserError naming its field: the fields declare no minimum, so that this message,
-    not Gradio's nameless toast, reaches the page."""
+    not Gradio's nameless toast, reaches the page. The fields are text (a number field shows 0 when empty),
+    so each value may also be a string."""
+    xmin, xmax, ymin, ymax = (_axis_number(name, value) for name, value in
+                              (("x min", xmin), ("x max", xmax), ("y min", ymin), ("y max", ymax)))
     for name, value in (("x min", xmin), ("x max", xmax)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise UserError(f"{name}: {value:g} is not allowed; enter a step of 0 or more (0 = automatic)")
@@ -124,6 +144,18 @@ def axis_limits(xmin, xmax, ymin, ymax) -> tuple[list | None, list | None]:
         if lim and None not in lim and lim[0] >= lim[1]:
             raise UserError(f"{axis} max: {lim[1]:g} is not allowed; it must be above {axis} min ({lim[0]:g})")
     return x_lim, y_lim
+
+
+def _axis_number(name: str, value) -> float | None:
+    if value is None or isinstance(value, (int, float)):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"{name}: {text!r} is not a number; enter one, or leave it empty (automatic)") from None
 
 
 def _limits(low: float | None, high: float | None) -> list[float | None] | None:
@@ -177,18 +209,18 @@ def color_map(frame: pd.DataFrame) -> dict[str, str]:
     return {n: COLORS.get(n) or next(spare, "#333333") for n in names}
 
 
-def _plot_update(frame: pd.DataFrame, **limits) -> dict:
-    return gr.update(value=_with_all_series(frame), **limits)
+def _plot_update(frame: pd.DataFrame, series: tuple[str, ...], **limits) -> dict:
+    return gr.update(value=_with_all_series(frame, series), **limits)
 
 
-def _with_all_series(frame: pd.DataFrame) -> pd.DataFrame | None:
+def _with_all_series(frame: pd.DataFrame, series: tuple[str, ...]) -> pd.DataFrame | None:
     """Gradio's plot fixes its colour domain when it first draws, and does not widen it for new data:
-    give every series of COLORS one point from the start (a one-point line draws nothing), so a
+    give every series this plot can show one point from the start (a one-point line draws nothing), so a
     validation series that appears later gets its colour. An empty frame is sent as no value at all:
     a chart first drawn empty would keep an empty colour domain and draw every later line uncoloured."""
     if frame.empty:
         return None
-    missing = [n for n in COLORS if n not in set(frame["series"])]
+    missing = [n for n in series if n not in set(frame["series"])]
     first = frame.iloc[0]
     filler = pd.DataFrame({"step": [first["step"]] * len(missing), "value": [first["value"]] * len(missing),
                            "series": missing})
@@ -202,8 +234,8 @@ def plots(reader: MetricsReader, smoothing: float, x_lim: list | None = None,
     losses = series_frame(train, val, ["loss_mel_ce", "loss_text_ce"], smoothing=smoothing, x_range=x_lim)
     total = series_frame(train, val, ["loss_gpt_total"], smoothing=smoothing, x_range=x_lim)
     lr = series_frame(train, val.iloc[0:0], ["lr"], x_range=x_lim)
-    return (_plot_update(losses, x_lim=x_lim, y_lim=y_lim), _plot_update(total, x_lim=x_lim, y_lim=y_lim),
-            _plot_update(lr, x_lim=x_lim))
+    return (_plot_update(losses, LOSS_SERIES, x_lim=x_lim, y_lim=y_lim),
+            _plot_update(total, TOTAL_SERIES, x_lim=x_lim, y_lim=y_lim), _plot_update(lr, LR_SERIES, x_lim=x_lim))
 
 
 def compare_frame(ctx: AppContext, run_dirs: list[str], smoothing: float = 0.0) -> pd.DataFrame:
@@ -279,11 +311,44 @@ def start_handler(ctx: AppContext, run_dir: str | None, checkpoint: str | None =
     if resume and not checkpoint:
         return "Pick a checkpoint to resume from (the run has none yet?)."
     try:
+        if not resume and nothing_left(run_dir):
+            return f"**{Path(run_dir).parent.parent.name}/{Path(run_dir).name} has finished**: every planned step is " \
+                   f"done. {WAYS_ON}"
         status = runs(ctx).start(Path(run_dir) / CONFIG_FILE, resume=checkpoint if resume else "latest")
     except UserError as exc:
         return f"**Not started**: {exc}"
     where = f" from {Path(checkpoint).name}" if resume else ""
     return f"Started {status.label}{where} (pid {status.pid}, {', '.join(status.devices) or 'cpu'})."
+
+
+def continue_handler(ctx: AppContext, run_dir: str | None) -> tuple[str, str | None]:
+    """Write a new run that continues `run_dir` from its final weights, and start it.
+    Returns (message, the new run folder, or None when nothing was started)."""
+    if not run_dir:
+        return "Pick a run first.", None
+    try:
+        config = continue_run(run_dir)
+    except UserError as exc:
+        return f"**Not continued**: {exc}", None
+    try:
+        status = runs(ctx).start(config)
+    except UserError as exc:
+        return f"Wrote `{config}`, but **did not start it**: {exc}", str(config.parent)
+    step = final_weights(run_dir).parent.name
+    return (f"Started {status.label} from the final weights of {Path(run_dir).name} (step {step}) on the dataset "
+            f"as it is now (pid {status.pid}).", str(config.parent))
+
+
+def start_over_handler(ctx: AppContext, run_dir: str | None) -> str:
+    """Train the run again from the start; the trainer moves its metrics, logs and checkpoints to previous/."""
+    if not run_dir:
+        return "Pick a run first."
+    try:
+        status = runs(ctx).start(Path(run_dir) / CONFIG_FILE, resume="none")
+    except UserError as exc:
+        return f"**Not started**: {exc}"
+    return (f"Started {status.label} over from the start (pid {status.pid}); its earlier history is kept in "
+            f"`{Path(run_dir) / 'previous'}/`.")
 
 
 def stop_handler(ctx: AppContext, run_dir: str | None) -> str:
@@ -309,7 +374,8 @@ def tensorboard_handler(ctx: AppContext, run_dir: str | None, page_host: str | N
 
 # ---- widgets and wiring -------------------------------------------------------------------------------
 
-def _plot(title: str, elem_id: str, y_title: str, colors: dict | None = COLORS) -> gr.LinePlot:
+def _plot(title: str, elem_id: str, y_title: str, series: tuple[str, ...] = ()) -> gr.LinePlot:
+    colors = {name: COLORS[name] for name in series} or None
     # no initial value: the chart is first drawn with real data (see _with_all_series)
     return gr.LinePlot(None, x="step", y="value", color="series", color_map=colors, title=title, x_title="optimizer step", y_title=y_title, height=280,
                        elem_id=elem_id)
@@ -326,30 +392,34 @@ def build(ctx: AppContext) -> dict:
         checkpoint = gr.Dropdown(label="Checkpoint", choices=[], elem_id="run-checkpoint", scale=3,
                                  info="latest first; Resume continues from it")
         resume = gr.Button("Resume", elem_id="run-resume")
+    with gr.Row():  # the ways on from a finished run, or one whose data changed (an exact resume refuses it)
+        continue_new = gr.Button("Continue with new data", elem_id="run-continue", size="sm")
+        start_over = gr.Button("Start over", elem_id="run-start-over", size="sm")
     message = gr.Markdown(elem_id="run-message")
     banner_md = gr.Markdown(elem_id="run-banner")
     status = gr.Markdown(elem_id="run-status")
     warning = gr.Markdown(elem_id="run-overfit")
     with gr.Row():
-        losses = _plot("Text and mel loss (train and validation)", "run-loss-plot", "loss")
-        total = _plot("Total loss", "run-total-plot", "loss")
-    lr = _plot("Learning rate", "run-lr-plot", "lr")
+        losses = _plot("Text and mel loss (train and validation)", "run-loss-plot", "loss", LOSS_SERIES)
+        total = _plot("Total loss", "run-total-plot", "loss", TOTAL_SERIES)
+    lr = _plot("Learning rate", "run-lr-plot", "lr", LR_SERIES)
     with gr.Row():
         smoothing = gr.Slider(0.0, 0.99, value=0.6, step=0.01, label="Smoothing (EMA, as TensorBoard)",
                               elem_id="run-smoothing", scale=2)
-        # no minimum: axis_limits answers a bad value with a message naming the field
-        xmin = gr.Number(0, label="x min (0 = auto)", elem_id="run-xmin")
-        xmax = gr.Number(0, label="x max", elem_id="run-xmax")
-        ymin = gr.Number(0, label="y min", elem_id="run-ymin")
-        ymax = gr.Number(0, label="y max", elem_id="run-ymax")
+        # text fields, empty until the user sets a limit (empty or 0 = automatic): a number field shows 0 when
+        # empty; axis_limits reads the numbers and answers a bad value with a message naming the field
+        xmin, xmax, ymin, ymax = (gr.Textbox(label=name, placeholder="auto", max_lines=1, elem_id=f"run-{elem}")
+                                  for name, elem in (("x min", "xmin"), ("x max", "xmax"), ("y min", "ymin"),
+                                                     ("y max", "ymax")))
     evaluation = evaluation_section.build(ctx, run, reader=lambda run_dir: runs(ctx).reader(run_dir))
-    log = gr.Textbox(label="Log (last lines)", lines=10, max_lines=20, interactive=False, elem_id="run-log")
+    log = gr.Textbox(label="Log (last lines)", lines=10, max_lines=20, interactive=False, autoscroll=True,
+                     elem_id="run-log")
     with gr.Row():
         tensorboard = gr.Button("TensorBoard", elem_id="run-tensorboard")
         tensorboard_link = gr.Markdown(elem_id="run-tensorboard-link")
     with gr.Accordion("Compare runs", open=False, elem_id="run-compare-section"):
         compare = gr.Dropdown(label="Runs of the same dataset", multiselect=True, choices=[], elem_id="run-compare")
-        compare_plot = _plot("Mel loss by run", "run-compare-plot", "mel loss", colors=None)
+        compare_plot = _plot("Mel loss by run", "run-compare-plot", "mel loss")
     timer = gr.Timer(TICK_SECONDS, active=False)
     seen_checkpoints = gr.State(())
     listed_state = gr.State(None)  # the selected run's state as its label in the run list shows it
@@ -396,8 +466,15 @@ def build(ctx: AppContext) -> dict:
         values = [value for _, value in choices]
         return gr.update(choices=choices, value=current if current in values else (values[0] if values else None))
 
-    # on page load (and on Refresh) list the runs again and keep, or pick, the newest one
-    gr.on(None, lambda: on_refresh(None), None, run)
+    def read_lists_on(triggers):
+        # when the page loads or the tab opens, list the runs again and keep, or pick, the newest one
+        gr.on(triggers, on_refresh, run, run, show_progress="hidden")
+        # a log that arrived while the tab was hidden had no height to scroll: show its end once it is seen
+        gr.on(triggers, None, None, None, js=SCROLL_LOG_TO_END)
+
+    # the box's own autoscroll follows new lines while it is on screen
+    log.change(None, None, None, js=SCROLL_LOG_TO_END)
+
     refresh.click(on_refresh, run, run).then(on_select, view_inputs, select_outputs)
 
     def after_action(note, listed, *values):
@@ -410,13 +487,26 @@ def build(ctx: AppContext) -> dict:
     resume.click(lambda r, c: start_handler(ctx, r, c, resume=True), [run, checkpoint], message).then(
         after_action, action_inputs, action_outputs)
     stop.click(lambda r: stop_handler(ctx, r), run, message).then(after_action, action_inputs, action_outputs)
+    start_over.click(lambda r: start_over_handler(ctx, r), run, message).then(
+        after_action, action_inputs, action_outputs)
+
+    def on_continue(run_dir):
+        note, new_run = continue_handler(ctx, run_dir)
+        if new_run is None:
+            return note, gr.update()
+        return note, gr.update(choices=run_choices(ctx), value=str(Path(new_run).resolve()))
+
+    # selecting the new run shows it (its state, an empty plot, its checkpoints) through run.change
+    continue_new.click(on_continue, run, [message, run])
+
     def on_tensorboard(run_dir, request: gr.Request):
         return tensorboard_handler(ctx, run_dir, _page_host(request))
 
     tensorboard.click(on_tensorboard, run, tensorboard_link)
     gr.on([compare.change, smoothing.release], lambda runs, s: gr.update(value=compare_frame(ctx, runs, s)),
           [compare, smoothing], compare_plot)
-    return {"run_dropdown": run, "checkpoint": checkpoint, "train": train, "stop": stop, "resume": resume,
+    return {"read_lists_on": read_lists_on, "run_dropdown": run, "checkpoint": checkpoint, "train": train, "stop": stop, "resume": resume,
+            "continue": continue_new, "start_over": start_over,
             "status": status, "banner": banner_md, "warning": warning, "log": log, "loss_plot": losses,
             "total_plot": total, "lr_plot": lr, "smoothing": smoothing, "timer": timer, "compare": compare,
             "compare_plot": compare_plot, "message": message, "tensorboard_link": tensorboard_link,

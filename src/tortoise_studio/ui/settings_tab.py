@@ -3,6 +3,8 @@ demo, and the files section (rename, delete, trash)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
 import pandas as pd
 
@@ -15,11 +17,29 @@ from .context import AppContext
 TABLE_COLUMNS = ["file", "status", "detail"]
 
 
+def checked_folder(ctx: AppContext, models_dir: str | None = None) -> Path:
+    """The folder a check looks in: the one given (as typed in the field), else the saved one; relative paths
+    are taken from the workspace, as the saved setting's are."""
+    if models_dir is None or not str(models_dir).strip():
+        return ctx.settings().models_path(ctx.workspace)
+    return Settings(models_dir=str(models_dir).strip()).models_path(ctx.workspace)
+
+
 def models_table(ctx: AppContext, models_dir: str | None = None) -> pd.DataFrame:
+    """One row per model file of the folder, each found by loading it; a folder that is not there is one row
+    saying so (every file would otherwise read as merely missing)."""
+    folder = checked_folder(ctx, models_dir)
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        return pd.DataFrame([(str(folder), "missing", f"the folder {what}")], columns=TABLE_COLUMNS)
     from ..models import check_models  # torch and tortoise load on first use, not at start-up
-    folder = ctx.settings().models_path(ctx.workspace) if models_dir is None else models_dir
     rows = [(s.file, s.status, s.detail) for s in check_models(folder)]
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def table_update(ctx: AppContext, models_dir: str | None = None) -> dict:
+    """The models table with its label naming the folder checked."""
+    return gr.update(value=models_table(ctx, models_dir), label=f"Model files in {checked_folder(ctx, models_dir)}")
 
 
 def current_settings(ctx: AppContext) -> Settings:
@@ -42,7 +62,7 @@ def save_handler(ctx: AppContext, models_dir: str, device: str, whisper_backend:
         path = save_settings(ctx.workspace, settings)
     except UserError as exc:
         return f"**Not saved:** {exc}", gr.update()
-    return f"Saved to {path}", models_table(ctx)
+    return f"Saved to {path}", table_update(ctx)
 
 
 def download_whisper_handler(ctx: AppContext, backend: str, model: str) -> str:
@@ -55,9 +75,10 @@ def download_whisper_handler(ctx: AppContext, backend: str, model: str) -> str:
     return f"Downloaded {backend} model **{model.strip()}** (in `{where}`); Prepare can now use it offline."
 
 
-def check_handler(ctx: AppContext):
+def check_handler(ctx: AppContext, models_dir: str | None = None):
+    """Check the folder shown in the field (saved or not)."""
     try:
-        return "", models_table(ctx)
+        return "", table_update(ctx, models_dir)
     except UserError as exc:
         return f"**Cannot check:** {exc}", gr.update()
 
@@ -68,7 +89,7 @@ def demo_handler(ctx: AppContext):
         note = set_up_demo(ctx.workspace)
     except UserError as exc:
         return f"**Demo not set up:** {exc}", gr.update(), gr.update()
-    return note, ctx.settings().models_dir, models_table(ctx)
+    return note, ctx.settings().models_dir, table_update(ctx)
 
 
 def build(ctx: AppContext) -> dict:
@@ -91,8 +112,8 @@ def build(ctx: AppContext) -> dict:
         save = gr.Button("Save Settings", variant="primary", elem_id="settings-save")
         check = gr.Button("Check Models", elem_id="settings-check")
     message = gr.Markdown(elem_id="settings-message")
-    table = gr.Dataframe(headers=TABLE_COLUMNS, label="Model files", interactive=False,
-                         elem_id="settings-models-table")
+    table = gr.Dataframe(headers=TABLE_COLUMNS, label="Model files", interactive=False, wrap=True,
+                         column_widths=["25%", "12%", "63%"], elem_id="settings-models-table")
     with gr.Accordion("Demo (no weights needed)", open=False, elem_id="settings-demo-section"):
         gr.Markdown("Makes a tiny **random** model set in `models/tiny`, chooses it here, and adds a voice `demo` "
                     "with recordings shipped in the tortoise-tts package: every step works offline on a CPU, "
@@ -102,7 +123,7 @@ def build(ctx: AppContext) -> dict:
     saved = save.click(lambda d, dev, wb, wm: save_handler(ctx, d, dev, wb, wm),
                        [models_dir, device, whisper_backend, whisper_model], [message, table])
     download.click(lambda b, m: download_whisper_handler(ctx, b, m), [whisper_backend, whisper_model], message)
-    check.click(lambda: check_handler(ctx), None, [message, table])
+    check.click(lambda d: check_handler(ctx, d), models_dir, [message, table])
     demo_done = demo.click(lambda: demo_handler(ctx), None, [message, models_dir, table])
     demo_done.then(lambda: current_settings(ctx).whisper_model, None, whisper_model)
     return {"models_dir": models_dir, "device": device, "whisper_backend": whisper_backend,

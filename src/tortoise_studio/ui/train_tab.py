@@ -15,4 +15,9 @@ def build(ctx: AppContext) -> dict:
         run = run_section.build(ctx)
     configure["saved_path"].change(run_section.select_run_handler(ctx), configure["saved_path"],
                                    run["run_dropdown"])
-    return {"configure": configure, "run": run}
+
+    def read_lists_on(triggers):
+        configure["read_lists_on"](triggers)
+        run["read_lists_on"](triggers)
+
+    return {"read_lists_on": read_lists_on, "configure": configure, "run": run}
