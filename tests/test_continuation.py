@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from test_launch import wait_for
-from test_train_support import CLIPS, TEXTS, make_dataset, make_run, rows
+from train_helpers import CLIPS, TEXTS, make_dataset, make_run, rows
 from tortoise_studio.runs.checkpoints import latest_checkpoint
 from tortoise_studio.cli import main as cli_main
 from tortoise_studio.config import load_config
