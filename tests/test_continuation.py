@@ -18,7 +18,7 @@ from tortoise_studio.cli import main as cli_main
 from tortoise_studio.config import load_config
 from tortoise_studio.runs.continuation import continue_run, nothing_left
 from tortoise_studio.errors import UserError
-from tortoise_studio.runs import run_status
+from tortoise_studio.runs.status import run_status
 from tortoise_studio.train import run
 from tortoise_studio.ui import run_section as rs
 from tortoise_studio.ui.context import AppContext
