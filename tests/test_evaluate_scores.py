@@ -106,7 +106,7 @@ def test_kept_weights_outlive_pruning_until_they_cannot_be_best_and_export_copie
     exported = export_checkpoint(workspace, run_dir, 10)
     assert exported == workspace.finetunes / "ds-r-step10.pth" and exported.read_bytes() == bytes([10]) * 100
     again = export_checkpoint(workspace, run_dir, 10)  # an existing file is kept as a backup
-    assert again.exists() and len(list(workspace.finetunes.glob("ds-r-step10.pth.bak-*"))) == 1
+    assert again.exists() and len(list(workspace.finetunes.glob("backups/*/ds-r-step10.pth"))) == 1
     assert release_weights(run_dir, frame([(10, 0.3, 0.7), (20, 0.1, 0.8)])) == [10]
     with pytest.raises(UserError, match="step 10: the checkpoint's weights are gone"):
         export_checkpoint(workspace, run_dir, 10)

@@ -144,7 +144,7 @@ def test_training_again_keeps_the_previous_file(workspace):
     before = first.tokenizer.path.read_bytes()
     second = train_tokenizer(workspace, "ru", vocab_size=80)
     assert first.backup is None
-    assert second.backup.name.startswith("ru.json.bak-") and second.backup.read_bytes() == before
+    assert second.backup.parent.parent.name == "backups" and second.backup.name == "ru.json" and second.backup.read_bytes() == before
     assert second.tokenizer.path.read_bytes() != before and load_tokenizer(workspace, "ru").size > 60
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
 from ..runs.checkpoints import MODEL_FILE, checkpoints_dir
 from ..errors import UserError
+from ..fileio import atomic_path, backup_move
+from ..text import record_path
 from ..workspace import Workspace
 from ..metrics.series import candidate_steps
 from .store import LINKED_WEIGHTS, samples_dir
@@ -56,18 +57,29 @@ def checkpoint_weights(run_dir: str | os.PathLike, step: int) -> Path | None:
 
 
 def export_checkpoint(workspace: Workspace, run_dir: str | os.PathLike, step: int) -> Path:
-    """Copy the checkpoint's weights to models/finetunes/<dataset>-<run>-step<step>.pth (an existing file
-    of that name is renamed to <name>.bak-<time> first)."""
+    """Copy the checkpoint's weights (and the record of the tokenizer they need) to
+    models/finetunes/<dataset>-<run>-step<step>.pth; an existing file of that name is first moved to
+    backups/<time>/ beside it."""
     run_dir = Path(run_dir)
     weights = checkpoint_weights(run_dir, step)
     if weights is None:
         raise UserError(f"step {step}: the checkpoint's weights are gone (deleted by keep_last before they "
                         "were evaluated); set keep_last: 0 to keep every checkpoint")
     target = workspace.finetunes / f"{run_dir.parent.parent.name}-{run_dir.name}-step{step}.pth"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        os.replace(target, target.with_name(f"{target.name}.bak-{datetime.now():%Y%m%d-%H%M%S}"))
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.copyfile(weights, tmp)
-    os.replace(tmp, target)
+    record = _tokenizer_record(run_dir, step, weights)
+    backup_move(target.parent, [target.name, record_path(target).name])
+    with atomic_path(target) as tmp:
+        shutil.copyfile(weights, tmp)
+    if record is not None:
+        with atomic_path(record_path(target)) as tmp:
+            shutil.copyfile(record, tmp)
     return target
+
+
+def _tokenizer_record(run_dir: Path, step: int, weights: Path) -> Path | None:
+    """The JSON naming the tokenizer the weights were trained with: beside them, else in the checkpoint's
+    own folder (the evaluator may hold a link to the weights alone)."""
+    for candidate in (record_path(weights), record_path(checkpoints_dir(run_dir) / str(step) / MODEL_FILE)):
+        if candidate.is_file():
+            return candidate
+    return None

@@ -66,7 +66,7 @@ def tokenizer_for_model(workspace: Workspace, weights: str | os.PathLike | None,
     if record and tokenizer.sha256 != record.sha256:
         raise UserError(f"model {model} and tokenizer {tokenizer.path} do not belong together: the model was trained "
                         f"with {needed!r} sha256 {record.sha256[:12]}, the file now has {tokenizer.sha256[:12]} "
-                        f"(it was trained again; an older version may be in {tokenizer.path.name}.bak-*)")
+                        f"(it was trained again; an older version may be in {tokenizer.path.parent / 'backups'})")
     return tokenizer
 
 

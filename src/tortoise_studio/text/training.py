@@ -9,12 +9,12 @@ tokenizer does, so TorToiSe's own VoiceBpeTokenizer gives the same ids for norma
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import UserError
+from ..fileio import atomic_write_text, backup_move
 from ..workspace import Workspace, safe_name
 from .normalise import ENGLISH, for_language, normaliser
 from .tokenizer import METADATA_KEY, SPECIAL_TOKENS, TextTokenizer, load_tokenizer, tokenizer_path
@@ -123,15 +123,11 @@ def _train(lines: list[str], vocab_size: int):
 
 
 def _write(path: Path, bpe, metadata: dict) -> Path | None:
-    """Write the tokenizer file with its metadata; an existing one is first renamed to <name>.json.bak-<time>."""
+    """Write the tokenizer file with its metadata; an existing one is first moved to backups/<time>/ beside
+    it. Returns where the old one went, if there was one."""
     data = json.loads(bpe.to_str())
     data["model"][METADATA_KEY] = metadata
     path.parent.mkdir(parents=True, exist_ok=True)
-    backup = None
-    if path.exists():
-        backup = path.with_name(f"{path.name}.bak-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}")
-        os.replace(path, backup)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return backup
+    backup = backup_move(path.parent, [path.name])
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    return backup / path.name if backup else None
