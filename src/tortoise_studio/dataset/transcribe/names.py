@@ -30,7 +30,7 @@ def not_available_message(backend: str, model: str, exc: BaseException) -> str:
     local = "a CTranslate2 Whisper folder (holding model.bin)" if backend == "faster-whisper" \
         else "an openai-whisper .pt checkpoint"
     return (f"model: the {backend} model {model!r} is not on this machine and could not be downloaded "
-            f"({type(exc).__name__}: no internet connection, or the download failed). "
+            f"(no internet connection, or the download failed). "
             f"Either connect to the internet and press Download in the Settings tab, or set the Whisper model "
             f"(Settings, or the Prepare options) to a local path: {local}. "
             f"`./start.sh --demo` installs Whisper base for offline use in models/whisper-base.")
