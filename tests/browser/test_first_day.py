@@ -51,6 +51,16 @@ def edit_cell(page, row: int, column: int, value: str) -> None:
     expect(target).to_contain_text(value)
 
 
+def drop_clip(page, row: int) -> None:
+    """Select the row's clip and choose "drop" as its split (the split is a choice, not typed)."""
+    clip = cell(page, row, 0).inner_text().strip()
+    cell(page, row, 0).click()
+    split = page.locator("#prepare-split")
+    split.get_by_text(f"Split of {clip}").wait_for()
+    split.get_by_label("drop").check()
+    expect(cell(page, row, 3)).to_contain_text("drop")
+
+
 def lists(root: Path) -> dict[str, str]:
     """clip -> text of train.txt and validation.txt."""
     found = {}
@@ -106,7 +116,7 @@ def test_first_day_offline_corrections_survive_and_deleting_goes_to_the_trash(
     clips = [cell(page, row, 0).inner_text().strip() for row in range(3)]
     edit_cell(page, 0, 2, "My own words for the first clip.")
     edit_cell(page, 1, 2, "A second correction.")
-    edit_cell(page, 2, 3, "drop")
+    drop_clip(page, 2)
     page.locator("#prepare-save").click()
     page.locator("#prepare-save-status").get_by_text("Saved").wait_for()
     saved = lists(root)
