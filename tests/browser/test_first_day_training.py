@@ -59,7 +59,8 @@ def test_train_change_the_data_continue_generate_and_trash_the_result(start_ui, 
         page.locator("#run-continue").click()
         wait_until(lambda: "first-continued" in field(page, "run-dropdown").input_value(), 60,
                    "the continued run to be selected")
-        wait_until(lambda: "done" in status_text(page), 300, "the continued run to finish")
+        finetune = root / "models" / "finetunes" / "demo-first-continued.pth"
+        wait_until(lambda: finetune.is_file() and "done" in status_text(page), 300, "the continued run to finish")
     finally:
         stop_trainer(first)
         if continued.is_dir():
@@ -69,8 +70,6 @@ def test_train_change_the_data_continue_generate_and_trash_the_result(start_ui, 
     assert re.fullmatch(r"from-first-step\d+\.pth", source.name), source
     start_events = [line for line in (continued / "metrics.jsonl").read_text().splitlines() if '"event": "start"' in line]
     assert start_events and '"n_train"' in start_events[-1]
-    finetune = root / "models" / "finetunes" / "demo-first-continued.pth"
-    assert finetune.is_file()
 
     # Generate with the continued fine-tune on the demo's defaults (ultra_fast, short sentences).
     page.get_by_role("tab", name="Generate").click()

@@ -54,7 +54,7 @@ def test_every_list_and_view_is_current_when_shown(start_ui, page, tmp_path):
     page.goto(server.url)
 
     # Prepare opens on the voice with its last Prepare shown: summary, histogram in number order, tables
-    page.locator("#prepare-summary").get_by_text("6 clips").wait_for()
+    page.locator("#prepare-summary").get_by_text("6 clips", exact=True).wait_for()
     page.locator("#prepare-histogram .role-axis-label text").first.wait_for()
     labels = [t.strip() for t in page.eval_on_selector_all("#prepare-histogram .role-axis-label text",
                                                             "els => els.map(e => e.textContent)")]

@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from .. import config as C
+from ..demo import is_demo_models
 from ..config import memory
 from ..dataset.advice import dataset_advice
 from ..runs.checkpoints import list_finetunes, list_run_checkpoints
@@ -342,7 +343,10 @@ def _widget(ctx: AppContext, key: str, value: Any):
 
 def build(ctx: AppContext) -> dict:
     settings = ctx.settings()
-    start = C.TrainingConfig(dataset="", model=C.ModelConfig(models_dir=settings.models_dir), device=settings.device)
+    # the demo's random models on a CPU: scoring each checkpoint would cost minutes; it stays one click away
+    scoring = C.EvaluationConfig(enabled=not is_demo_models(settings.models_path(ctx.workspace)))
+    start = C.TrainingConfig(dataset="", model=C.ModelConfig(models_dir=settings.models_dir), device=settings.device,
+                             evaluation=scoring)
     initial = dict(zip(KEYS, form_values(start)))
     widgets: dict[str, Any] = {}
     with gr.Row():
