@@ -95,3 +95,14 @@ def pytest_collection_modifyitems(config, items):
         if fixtures is not None and any(d.scope == "module" for defs in fixtures.name2fixturedefs.values()
                                         for d in defs):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread in this test process: on 2 shared cores (and two test workers) one thread each is faster
+    than fighting over both. Tests that train or generate in-process use it."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -8,7 +8,6 @@ import dataclasses
 import shutil
 
 import pytest
-import torch
 import yaml
 
 from test_launch import wait_for
@@ -24,12 +23,9 @@ from tortoise_studio.ui import run_section as rs
 from tortoise_studio.ui.context import AppContext
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
 
 
 def add_clip(dataset_dir, tortoise_voices, index: int) -> None:

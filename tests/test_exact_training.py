@@ -26,12 +26,9 @@ STOP_MEL = 8193
 STEPS = 4
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
 
 
 def test_codes_are_those_of_the_clip_padded_with_silence_as_dlas_made_them(tortoise_voices):

@@ -23,12 +23,9 @@ QUICK = GenerationSettings.from_preset("ultra_fast", candidates=2, diffusion_ite
 CODE_SECONDS = 1024 / 22050  # one autoregressive code covers 1024 samples at 22050 Hz
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
 
 
 @pytest.fixture

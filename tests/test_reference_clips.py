@@ -5,18 +5,14 @@ from __future__ import annotations
 import shutil
 
 import pytest
-import torch
 
 from tortoise_studio.errors import UserError
 from tortoise_studio.generate.latents import voice_clips
 from tortoise_studio.generate.synthesizer import GenerationSettings
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 
 QUICK = GenerationSettings.from_preset("ultra_fast", candidates=1, diffusion_iterations=2, max_mel_tokens=6)

@@ -12,13 +12,9 @@ from tortoise_studio.runs.checkpoints import latest_checkpoint, list_checkpoints
 from tortoise_studio.train import run
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # 2 shared cores: one thread per test process is faster than fighting over both
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
 
 
 def test_run_writes_rows_checkpoints_and_a_strictly_loadable_model(workspace, tortoise_voices, tiny_models):
