@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,7 @@ def test_config_writes_the_file_and_prints_its_path(ws):
     assert path == ws.root / "training" / "ds" / "runs" / "first try" / "train.yaml"
     c = load_config(path)
     assert (c.dataset, c.batch_size, c.scheduler.type, c.learning_rate) == ("ds", 4, "cosine", 2e-5)
-    assert f"tortoise-studio train {path}" in path.read_text()
+    assert f"tortoise-studio train {shlex.quote(str(path))}" in path.read_text()  # a path with a space, quoted
 
 
 def test_config_from_a_shipped_preset_with_a_timestamp_run(ws):

@@ -135,7 +135,7 @@ def test_each_chart_lists_only_its_own_series(ctx, workspace):
         for s in range(1, 4):
             w.train(step=s, epoch=s / 2, samples=s, lr=1e-5, grad_norm=1.0, sec_per_step=0.1,
                     losses={"loss_text_ce": 4.0, "loss_mel_ce": 3.0, "loss_gpt_total": 3.04})
-    losses, total, lr = rs.plots(rs.watch(ctx).reader(run_dir), 0.0)
+    losses, total, lr = rs.plots(rs.runs(ctx).reader(run_dir), 0.0)
     assert set(losses["value"]["series"]) == {"train mel", "val mel", "train text", "val text"}
     assert set(total["value"]["series"]) == {"train total", "val total"}
     assert set(lr["value"]["series"]) == {"lr"}
