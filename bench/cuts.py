@@ -36,6 +36,7 @@ import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, write_result  # noqa: E402
+from tortoise_studio.evaluate.cer import edit_distance  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 RATE = 22050
@@ -258,16 +259,6 @@ def edges_in_speech(clip: np.ndarray) -> tuple[bool, bool]:
 
 def words_of(text: str) -> list[str]:
     return re.sub(r"[^a-z' ]", " ", text.lower()).split()
-
-
-def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, start=1):
-        current = [i]
-        for j, hyp in enumerate(hypothesis, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp)))
-        previous = current
-    return previous[-1]
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from tortoise_studio.dataset import PrepareOptions, load_clip_table, plan_clips,
 from tortoise_studio.dataset.pauses import edges_in_speech
 from tortoise_studio.dataset.slicing import ends_sentence
 from tortoise_studio.dataset.transcribe import load_transcriber
+from tortoise_studio.evaluate.cer import edit_distance
 from tortoise_studio.ui.context import AppContext
 from tortoise_studio.ui.prepare_tab import clip_table
 
@@ -65,16 +66,6 @@ def words_of(text: str) -> list[str]:
     return re.sub(r"[^a-z' ]", " ", text.lower()).split()
 
 
-def word_errors(reference: list[str], hypothesis: list[str]) -> int:
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, start=1):
-        current = [i]
-        for j, hyp in enumerate(hypothesis, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp)))
-        previous = current
-    return previous[-1]
-
-
 @pytest.mark.slow
 def test_espeak_sentences_become_clips_of_whole_sentences(faster, tmp_path):
     pieces = []
@@ -99,7 +90,7 @@ def test_espeak_sentences_become_clips_of_whole_sentences(faster, tmp_path):
     assert sum(ends_sentence(c.text) for c in clips) == len(clips) - 1
     # The texts are the words each clip holds: together they are the sentences, in order.
     reference = words_of(" ".join(SENTENCES))
-    assert word_errors(reference, words_of(" ".join(c.text for c in clips))) <= 0.15 * len(reference)
+    assert edit_distance(reference, words_of(" ".join(c.text for c in clips))) <= 0.15 * len(reference)
 
 
 @pytest.fixture(scope="module")

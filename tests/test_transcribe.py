@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from tortoise_studio.evaluate.cer import edit_distance
 from tortoise_studio.dataset.audio import WHISPER_SAMPLE_RATE, load_audio
 from tortoise_studio.errors import UserError
 from tortoise_studio.dataset.transcribe import load_transcriber
@@ -20,13 +21,7 @@ SENTENCES = ["The quick brown fox jumps over the lazy dog.",
 
 def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:
     """Levenshtein distance over words, divided by the reference length."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, start=1):
-        current = [i]
-        for j, hyp in enumerate(hypothesis, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp)))
-        previous = current
-    return previous[-1] / max(len(reference), 1)
+    return edit_distance(reference, hypothesis) / max(len(reference), 1)
 
 
 def words_of(text: str) -> list[str]:

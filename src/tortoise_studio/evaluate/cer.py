@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import os
 import unicodedata
 
@@ -20,8 +22,9 @@ def normalize_text(text: str) -> str:
     return " ".join("".join(kept).split())
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance: the fewest insertions, deletions and substitutions that turn a into b."""
+def edit_distance(a: Sequence, b: Sequence) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions that turn a into b (characters of
+    strings, or words of lists)."""
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
