@@ -17,7 +17,7 @@ import secrets
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 BACKUPS_DIR = "backups"
 
@@ -93,27 +93,27 @@ def _present(folder: Path, names: Iterable[str]) -> list[Path]:
 def backup_copy(folder: str | os.PathLike, names: Iterable[str]) -> Path | None:
     """Copy the named files (or folders) of `folder` that exist into a new backup folder, before they are
     edited or replaced; returns the backup folder, None when there was nothing to copy."""
-    folder = Path(folder)
-    present = _present(folder, names)
-    if not present:
-        return None
-    backup = new_backup_dir(folder)
-    for item in present:
-        if item.is_dir():
-            shutil.copytree(item, backup / item.name)
-        else:
-            shutil.copy2(item, backup / item.name)
-    return backup
+    return _back_up(folder, names, _copy_item)
 
 
 def backup_move(folder: str | os.PathLike, names: Iterable[str]) -> Path | None:
     """Move the named files (or folders) of `folder` that exist into a new backup folder, to make room for
     new ones; returns the backup folder, None when there was nothing to move."""
-    folder = Path(folder)
-    present = _present(folder, names)
+    return _back_up(folder, names, lambda item, target: shutil.move(str(item), str(target)))
+
+
+def _back_up(folder: str | os.PathLike, names: Iterable[str], keep: Callable[[Path, Path], object]) -> Path | None:
+    present = _present(Path(folder), names)
     if not present:
         return None
     backup = new_backup_dir(folder)
     for item in present:
-        shutil.move(str(item), str(backup / item.name))
+        keep(item, backup / item.name)
     return backup
+
+
+def _copy_item(item: Path, target: Path) -> None:
+    if item.is_dir():
+        shutil.copytree(item, target)
+    else:
+        shutil.copy2(item, target)
