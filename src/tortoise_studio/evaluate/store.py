@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..metrics.writer import METRICS_FILE, _now, json_safe as _plain
+from ..metrics.writer import METRICS_FILE, json_safe as _plain, row_time
 from ..workspace import SAMPLES_DIR
 
 SCORES_FILE = "scores.json"
@@ -62,7 +62,7 @@ def append_row(run_dir: str | os.PathLike, row: dict) -> dict:
     """Append one row to the run's metrics.jsonl, which the trainer appends to at the same time: the file
     is opened with O_APPEND and the whole line goes out in one write(), so two writers never interleave."""
     row = {k: _plain(v) for k, v in row.items()}
-    row.setdefault("time", _now())
+    row.setdefault("time", row_time())
     line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
     fd = os.open(Path(run_dir) / METRICS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:

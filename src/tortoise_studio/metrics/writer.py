@@ -28,7 +28,8 @@ METRICS_FILE = "metrics.jsonl"
 EVENTS = ("start", "resume", "checkpoint", "stop", "done", "error", "stalled", "skipped")
 
 
-def _now() -> str:
+def row_time() -> str:
+    """The "time" of a metrics row: UTC, ISO-8601 to the millisecond (the trainer's and the evaluator's rows alike)."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
@@ -51,7 +52,7 @@ class MetricsWriter:
 
     def write(self, row: dict) -> dict:
         row = {k: json_safe(v) for k, v in row.items()}
-        row.setdefault("time", _now())
+        row.setdefault("time", row_time())
         self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
