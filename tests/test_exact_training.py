@@ -16,7 +16,7 @@ from tortoise_studio.dataset.audio import load_audio
 from tortoise_studio.runs.launch import run_foreground, start_run
 from tortoise_studio.models.dvae import DiscreteVAE
 from tortoise_studio.models.mel import normalized_mel
-from tortoise_studio.runs.status import log_tail
+from tortoise_studio.runs.status import local_pid_files, log_tail
 from tortoise_studio.train.cache import TAIL_SILENCE, FeatureEncoder, code_count
 from tortoise_studio.dataset.audio import MAX_CLIP_SAMPLES
 from tortoise_studio.train.data import collate, step_widths
@@ -148,6 +148,9 @@ def test_two_machines_simulated_on_one_give_the_run_of_one(space, tiny_models, r
     start_run(config, nnodes=2, node_rank=1, rdzv_endpoint=endpoint, detach=True)
     code = run_foreground(config, echo=False, nnodes=2, node_rank=0, rdzv_endpoint=endpoint)
     assert code == 0, log_tail(config.parent, lines=40)
+    # Node 1 may still be shutting down; the next test launches in this workspace and would
+    # rightly refuse to share the CPU with a run that is still alive.
+    wait_for(lambda: not any(info.alive() for info in local_pid_files(config.parent)), 60, "node 1 to exit")
     start, = rows(config.parent, event="start")
     assert start["processes"] == 2
     _same_run(reference, config.parent)
