@@ -160,13 +160,15 @@ def measure_old(work: Path, models: Path, steps: int, batch: int, train_on_paddi
     from tortoise_studio.models import load_autoregressive, load_dvae, normalized_mel
     from tortoise_studio.dataset.lists import read_list
     from tortoise_studio.text import TextTokenizer
+    from tortoise_studio.config import TrainingConfig
     from tortoise_studio.train.optim import build_optimizer
     dataset = work / "training" / "bench"
     entries, _ = read_list(dataset / "train.txt")
     tokenizer = TextTokenizer.english()
     model = load_autoregressive(models, dropout=0.0, attention="eager").train().to(device)  # the predecessor's
     dvae = load_dvae(models).to(device)
-    optimizer = build_optimizer(model, kind="adamw", learning_rate=1e-5, betas=(0.9, 0.96), weight_decay=0.01)
+    # the default settings are the predecessor's: AdamW, lr 1e-5, betas (0.9, 0.96), weight decay 0.01
+    optimizer = build_optimizer(model, TrainingConfig(dataset="bench"))
     rng = np.random.default_rng(0)
 
     data_cpu = []

@@ -2,10 +2,10 @@
 --set` and train.yaml.
 
 - schema.py: the frozen dataclasses, the allowed values, dict in and out, micro-batch and world size
-- files.py: train.yaml in and out (the header comment, load and save with a backup)
+- files.py: train.yaml in and out (the header comment, load and save with a backup), `--set` overrides
+  and resolve_config, what an entry point builds once and then trusts
 - paths.py: the workspace of a train.yaml, the models folder and the weights a run starts from
 - validation.py: every problem with a configuration (Problem, validate_config, check_config)
-- resolve.py: `--set` overrides and resolve_config, what an entry point builds once and then trusts
 - stats.py: the dataset's clip counts and minutes
 - suggestions.py: settings suggested for a dataset, applied only when accepted
 - schedule.py: the learning-rate schedule the trainer steps with and the Configure tab plots
@@ -18,9 +18,9 @@ this module only gathers the names callers use.
 from __future__ import annotations
 
 from ..devices import DEVICES
-from .files import CONFIG_FILENAME, config_yaml, load_config, read_config_file, save_config
+from .files import (CONFIG_FILENAME, ResolvedConfig, apply_overrides, config_yaml, load_config, read_config_file,
+                    resolve_config, save_config)
 from .paths import resolve_paths, workspace_for_config
-from .resolve import ResolvedConfig, apply_overrides, resolve_config
 from .schedule import steps_per_epoch, total_steps
 from .schema import (ATTENTIONS, OPTIMIZERS, PRECISIONS, SCHEDULERS, EvaluationConfig, ModelConfig, OptimizerConfig, SchedulerConfig,
                      TrainingConfig, ValidationConfig, config_from_dict, config_to_dict, default_run_name,

@@ -8,8 +8,7 @@ import sys
 
 from ..settings import load_settings
 from ..workspace import Workspace, safe_name
-from .files import CONFIG_FILENAME, read_config_file, save_config
-from .resolve import apply_overrides
+from .files import CONFIG_FILENAME, apply_overrides, read_config_file, save_config
 from .schema import TrainingConfig, default_run_name
 from .validation import check_config
 

@@ -1,10 +1,12 @@
-"""train.yaml in and out: the YAML text with its header comment, reading and saving the file."""
+"""train.yaml in and out: the YAML text with its header comment, reading and saving the file, and
+resolve_config, the one parse and one validation each entry point (launcher, trainer) makes and then trusts."""
 
 from __future__ import annotations
 
 import os
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,11 @@ import yaml
 
 from ..errors import UserError
 from ..fileio import atomic_write_text, backup_copy
-from ..overrides import show
-from ..workspace import RUN_CONFIG_FILE
+from ..overrides import parse_assignment, set_dotted, show
+from ..workspace import RUN_CONFIG_FILE, Workspace
+from .paths import resolve_paths, workspace_for_config
 from .schema import TrainingConfig, config_from_dict, config_to_dict
+from .validation import Problem, check_config
 
 CONFIG_FILENAME = RUN_CONFIG_FILE
 
@@ -73,3 +77,40 @@ def save_config(cfg: TrainingConfig, path: str | os.PathLike) -> Path:
     text = config_yaml(cfg, path)
     backup_copy(path.parent, [path.name])
     return atomic_write_text(path, text)
+
+
+def apply_overrides(cfg: TrainingConfig, overrides: list[str]) -> TrainingConfig:
+    """Apply `dotted.key=value` strings; values are parsed as YAML scalars or lists (`[1, 2]`)."""
+    data = config_to_dict(cfg)
+    for item in overrides:
+        set_dotted(data, *parse_assignment(item))
+    return config_from_dict(data)
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """A run's configuration parsed once, validated once, its paths resolved: what an entry point (the
+    launcher, the trainer) builds at its start and then trusts, never re-deriving any of it."""
+
+    path: Path  # the train.yaml
+    cfg: TrainingConfig  # with the --set overrides applied
+    workspace: Workspace
+    dataset_dir: Path
+    models_dir: Path
+    weights: Path  # what training starts from when it does not resume
+    warnings: tuple[Problem, ...] = ()
+
+
+def resolve_config(path: str | os.PathLike, overrides: list[str] | tuple = ()) -> ResolvedConfig:
+    """Parse `path`, apply `overrides`, validate (once: raising UserError naming the file with every
+    error) and resolve the paths."""
+    path = Path(path)
+    workspace = workspace_for_config(path)
+    try:
+        cfg = apply_overrides(load_config(path), list(overrides))
+        warnings = check_config(cfg, workspace)
+    except UserError as exc:
+        raise UserError(str(exc) if str(path) in str(exc) else f"{path}: {exc}") from exc
+    models_dir, weights = resolve_paths(cfg, workspace)
+    return ResolvedConfig(path=path, cfg=cfg, workspace=workspace, dataset_dir=workspace.dataset_dir(cfg.dataset),
+                          models_dir=models_dir, weights=weights, warnings=tuple(warnings))

@@ -1,4 +1,5 @@
-"""The learning-rate schedule: one function the trainer steps with and the Configure tab plots.
+"""The learning-rate schedule: one function the trainer steps with (train/optim.py wraps it in torch's
+LambdaLR) and the Configure tab plots.
 
 Counting (the same everywhere):
 - `batch_size` is the global batch per optimizer step; an epoch is `n_train_clips // batch_size`
@@ -13,7 +14,7 @@ Counting (the same everywhere):
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from .schema import TrainingConfig
@@ -93,17 +94,6 @@ def _cosine(period: float, floor: float) -> Callable[[int], float]:
 
 def _constant(i: int) -> float:
     return 1.0
-
-
-def build_scheduler(optimizer: Any, cfg: "TrainingConfig", steps_per_epoch: int):
-    """A LambdaLR over `lr_multiplier`; call `scheduler.step()` once after every optimizer step.
-
-    The optimizer's param groups should start at cfg.learning_rate (cosine's eta_min is absolute).
-    Its state_dict is what a resume restores (last_epoch = steps taken).
-    """
-    import torch
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(cfg, steps_per_epoch))
 
 
 def learning_rates(cfg: "TrainingConfig", steps_per_epoch: int, n_steps: int) -> list[float]:

@@ -35,7 +35,7 @@ from ..dataset.audio import MAX_CLIP_SAMPLES
 from ..dataset.lists import Skipped, read_list
 from ..text import UnknownSymbols, load_tokenizer
 from .data import CROP_FRAMES, MAX_TEXT_TOKENS, Sample, collate, step_widths
-from .optim import build_optimizer
+from .optim import apply_settings, build_optimizer, build_scheduler
 from .reporting import TENSORBOARD_DIR, TRAIN_LOG, Report
 
 
@@ -225,9 +225,7 @@ class Trainer:
 
     def _build_optimization(self) -> None:
         cfg = self.cfg
-        self.optimizer = build_optimizer(self.model, kind=cfg.optimizer.type, learning_rate=cfg.learning_rate,
-                                         betas=cfg.optimizer.betas, weight_decay=cfg.optimizer.weight_decay)
-        from ..config.schedule import build_scheduler
+        self.optimizer = build_optimizer(self.model, cfg)
         self.scheduler = build_scheduler(self.optimizer, cfg, self.steps_per_epoch)
         use_scaler = cfg.precision == "fp16" and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None
@@ -244,20 +242,7 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         checkpointing.restore_rng_states(state["rng"])
         self.step = int(state["step"])
-        self._apply_hyperparameters()
-
-    def _apply_hyperparameters(self) -> None:
-        """The configuration's lr, betas and weight decay over the restored ones (they differ only after
-        a --force resume with changed settings; otherwise this recomputes the very same values)."""
-        cfg = self.cfg
-        self.scheduler.base_lrs = [cfg.learning_rate for _ in self.optimizer.param_groups]
-        multipliers = [f(self.scheduler.last_epoch) for f in self.scheduler.lr_lambdas]
-        for group, decay, multiplier in zip(self.optimizer.param_groups, (cfg.optimizer.weight_decay, 0.0), multipliers):
-            group["initial_lr"] = cfg.learning_rate
-            group["lr"] = cfg.learning_rate * multiplier
-            group["betas"] = tuple(cfg.optimizer.betas)
-            group["weight_decay"] = decay
-        self.scheduler._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+        apply_settings(self.optimizer, self.scheduler, self.cfg)
 
     # ------------------------------------------------------------------ the loop
 
