@@ -15,7 +15,13 @@ import gradio as gr
 import pandas as pd
 import yaml
 
-from .. import config as C
+from ..config.files import CONFIG_FILENAME, load_config, save_config
+from ..config.schema import (ATTENTIONS, OPTIMIZERS, PRECISIONS, SCHEDULERS, EvaluationConfig, ModelConfig,
+                             TrainingConfig, default_run_name, flat_fields, from_flat, micro_batch_size, to_flat)
+from ..config.stats import count_train_clips, dataset_stats
+from ..config.suggestions import suggest_settings
+from ..config.validation import EVALUATION_PRESETS, Problem, errors_of, validate_config
+from ..devices import DEVICES
 from ..demo import is_demo_models
 from ..config import memory
 from ..dataset.advice import dataset_advice
@@ -40,9 +46,9 @@ GROUPS = [
       "evaluation.whisper_model", "evaluation.device", "evaluation.sentences"]),
 ]
 KEYS = [key for _, keys in GROUPS for key in keys]
-HINTS = {key: hint for key, hint, _ in C.flat_fields()}
-CHOICES = {"scheduler.type": C.SCHEDULERS, "optimizer.type": C.OPTIMIZERS, "precision": C.PRECISIONS,
-           "device": C.DEVICES, "model.attention": C.ATTENTIONS, "evaluation.preset": C.EVALUATION_PRESETS,
+HINTS = {key: hint for key, hint, _ in flat_fields()}
+CHOICES = {"scheduler.type": SCHEDULERS, "optimizer.type": OPTIMIZERS, "precision": PRECISIONS,
+           "device": DEVICES, "model.attention": ATTENTIONS, "evaluation.preset": EVALUATION_PRESETS,
            "evaluation.device": ("auto", "cpu", "cuda", "cuda:1")}
 # Keys shown as text: optional values (empty = the default behaviour) and lists.
 TEXT_KEYS = {"model.dropout", "max_steps", "scheduler.milestones", "optimizer.betas", "model.models_dir",
@@ -123,13 +129,13 @@ def parse(key: str, value: Any) -> Any:
         raise UserError(f"{key}: cannot read {text!r} ({'a list of numbers' if key in LIST_KEYS else 'a number'} expected)") from exc
 
 
-def form_values(cfg: C.TrainingConfig) -> list[Any]:
-    flat = C.to_flat(cfg)
+def form_values(cfg: TrainingConfig) -> list[Any]:
+    flat = to_flat(cfg)
     return [display(key, flat[key]) for key in KEYS]
 
 
-def config_from_form(values: list[Any]) -> C.TrainingConfig:
-    return C.from_flat({key: parse(key, value) for key, value in zip(KEYS, values)})
+def config_from_form(values: list[Any]) -> TrainingConfig:
+    return from_flat({key: parse(key, value) for key, value in zip(KEYS, values)})
 
 
 # ---------------------------------------------------------------- choices
@@ -164,7 +170,7 @@ def lists_update(ctx: AppContext, dataset: str | None, saved: str | None) -> tup
 
 
 def saved_configs(ctx: AppContext) -> list[str]:
-    return [str((run / C.CONFIG_FILENAME).relative_to(ctx.workspace.root)) for run in ctx.workspace.list_runs()]
+    return [str((run / CONFIG_FILENAME).relative_to(ctx.workspace.root)) for run in ctx.workspace.list_runs()]
 
 
 # ---------------------------------------------------------------- handlers (plain values in and out)
@@ -177,7 +183,7 @@ def schedule_preview(ctx: AppContext, run: str, values: list[Any]) -> tuple[pd.D
                        "schedule.")
     try:
         cfg = config_from_form(values)
-        n_train = C.count_train_clips(ctx.workspace, cfg.dataset) if cfg.dataset else 0
+        n_train = count_train_clips(ctx.workspace, cfg.dataset) if cfg.dataset else 0
         folder = ctx.workspace.run_dir(cfg.dataset, run or "<run>") if cfg.dataset else None
     except UserError as exc:
         return empty, f"Cannot show the schedule yet: {exc}"
@@ -186,7 +192,7 @@ def schedule_preview(ctx: AppContext, run: str, values: list[Any]) -> tuple[pd.D
     lines = [f"**{n_train}** training clips, batch {cfg.batch_size}: **{per_epoch}** steps per epoch x "
              f"{cfg.epochs} epochs = **{steps}** optimizer steps"
              + (f" (max_steps stops at {min(cfg.max_steps, steps)})" if cfg.max_steps else ""),
-             f"Micro-batch per process: {C.micro_batch_size(cfg)}"
+             f"Micro-batch per process: {micro_batch_size(cfg)}"
              + (" (batch_size is more than the training clips: no full batch; Validate offers a fix)"
                 if n_train and per_epoch == 0 else ""),
              f"Run folder: `{folder}`" if folder else "Run folder: choose a dataset"]
@@ -202,7 +208,7 @@ def schedule_preview(ctx: AppContext, run: str, values: list[Any]) -> tuple[pd.D
     return pd.DataFrame({"step": index, "lr": [lrs[i] for i in index]}), "\n\n".join(lines)
 
 
-def _plot_steps(cfg: C.TrainingConfig, per_epoch: int, steps: int) -> list[int]:
+def _plot_steps(cfg: TrainingConfig, per_epoch: int, steps: int) -> list[int]:
     """Every step for short runs; for long ones an even subset that keeps each multistep drop sharp."""
     if steps <= MAX_PLOT_POINTS:
         return list(range(steps))
@@ -212,13 +218,13 @@ def _plot_steps(cfg: C.TrainingConfig, per_epoch: int, steps: int) -> list[int]:
     return sorted(keep)
 
 
-def problems_markdown(problems: list[C.Problem]) -> str:
+def problems_markdown(problems: list[Problem]) -> str:
     if not problems:
         return "No problems found."
     return "\n".join(f"- **{p.severity}**: {p.message}" for p in problems)
 
 
-def suggestion_rows(problems: list[C.Problem]) -> pd.DataFrame:
+def suggestion_rows(problems: list[Problem]) -> pd.DataFrame:
     rows = [(key, _yaml_text(value), p.message) for p in problems if p.suggestion for key, value in p.suggestion.items()]
     return pd.DataFrame(rows, columns=["key", "value", "reason"])
 
@@ -233,8 +239,8 @@ def validate_handler(ctx: AppContext, values: list[Any]) -> tuple[str, pd.DataFr
         cfg = config_from_form(values)
     except UserError as exc:
         return f"- **error**: {exc}", suggestion_rows([])
-    problems = C.validate_config(cfg, ctx.workspace)
-    if not C.errors_of(problems):  # a valid configuration: will it fit, and if not, what would
+    problems = validate_config(cfg, ctx.workspace)
+    if not errors_of(problems):  # a valid configuration: will it fit, and if not, what would
         problems += memory.memory_problems(cfg, ctx.workspace, memory.device_memory(cfg.device))
     return problems_markdown(problems), suggestion_rows(problems)
 
@@ -258,12 +264,12 @@ def suggest_handler(ctx: AppContext, values: list[Any]) -> tuple[str, pd.DataFra
     dataset = values[KEYS.index("dataset")]
     device = values[KEYS.index("device")]
     try:
-        stats = C.dataset_stats(ctx.workspace, dataset or "")
+        stats = dataset_stats(ctx.workspace, dataset or "")
     except UserError as exc:
         return f"Choose a dataset first ({exc})", suggestion_rows([])
     if stats.n_train == 0:
         return f"Dataset {dataset!r} has no training clips (train.txt).", suggestion_rows([])
-    suggestions = C.suggest_settings(stats.n_train, stats.train_minutes, device)
+    suggestions = suggest_settings(stats.n_train, stats.train_minutes, device)
     rows = [(s.field, _yaml_text(s.value), s.reason) for s in suggestions]
     note = (f"Suggestions for {stats.n_train} clips ({stats.train_minutes:.1f} min) on {device}: "
             "review them below, then **Accept suggestions** to put them in the form.")
@@ -288,14 +294,14 @@ def save_handler(ctx: AppContext, run: str, values: list[Any]) -> tuple[str, str
     """(message, path written or None). Errors write nothing."""
     try:
         cfg = config_from_form(values)
-        run = safe_name((run or "").strip() or C.default_run_name(), what="run")
-        target = ctx.workspace.run_dir(cfg.dataset, run) / C.CONFIG_FILENAME
+        run = safe_name((run or "").strip() or default_run_name(), what="run")
+        target = ctx.workspace.run_dir(cfg.dataset, run) / CONFIG_FILENAME
     except UserError as exc:
         return f"Not saved.\n\n- **error**: {exc}", None
-    problems = C.validate_config(cfg, ctx.workspace)
-    if C.errors_of(problems):
-        return "Not saved: fix these first.\n\n" + problems_markdown(C.errors_of(problems)), None
-    path = C.save_config(cfg, target)
+    problems = validate_config(cfg, ctx.workspace)
+    if errors_of(problems):
+        return "Not saved: fix these first.\n\n" + problems_markdown(errors_of(problems)), None
+    path = save_config(cfg, target)
     warnings = [p for p in problems if p.severity == "warning"]
     note = f"Saved `{path}`. Train with `tortoise-studio train {shlex.quote(str(path))}` or from the Run section."
     return note + ("\n\n" + problems_markdown(warnings) if warnings else ""), str(path)
@@ -306,7 +312,7 @@ def load_handler(ctx: AppContext, relative: str | None) -> tuple[list[Any], str,
     if not relative:
         raise UserError("Load: choose a saved configuration first")
     path = ctx.workspace.root / relative
-    cfg = C.load_config(path)
+    cfg = load_config(path)
     return form_values(cfg), path.parent.name, f"Loaded `{path}`."
 
 
@@ -344,8 +350,8 @@ def _widget(ctx: AppContext, key: str, value: Any):
 def build(ctx: AppContext) -> dict:
     settings = ctx.settings()
     # the demo's random models on a CPU: scoring each checkpoint would cost minutes; it stays one click away
-    scoring = C.EvaluationConfig(enabled=not is_demo_models(settings.models_path(ctx.workspace)))
-    start = C.TrainingConfig(dataset="", model=C.ModelConfig(models_dir=settings.models_dir), device=settings.device,
+    scoring = EvaluationConfig(enabled=not is_demo_models(settings.models_path(ctx.workspace)))
+    start = TrainingConfig(dataset="", model=ModelConfig(models_dir=settings.models_dir), device=settings.device,
                              evaluation=scoring)
     initial = dict(zip(KEYS, form_values(start)))
     widgets: dict[str, Any] = {}
@@ -354,7 +360,7 @@ def build(ctx: AppContext) -> dict:
                                 elem_id="config-load-path", scale=3)
         load = gr.Button("Load", elem_id="config-load", scale=1)
         refresh = gr.Button("Refresh lists", elem_id="config-refresh", scale=1)
-    run = gr.Textbox(label="Run name", value=C.default_run_name, elem_id="config-run",
+    run = gr.Textbox(label="Run name", value=default_run_name, elem_id="config-run",
                      info="the folder training/<dataset>/runs/<run>/ that Save writes")
     for title, keys in GROUPS:
         with gr.Group():
