@@ -15,6 +15,7 @@ import warnings
 
 import pytest
 
+from tortoise_studio.config import ModelConfig, TrainingConfig
 from tortoise_studio.dataset import PrepareReport
 from tortoise_studio.metrics.writer import MetricsWriter
 from tortoise_studio.settings import load_settings, save_settings
@@ -77,11 +78,11 @@ def test_train_tab_opens_on_the_latest_dataset_with_its_schedule(ctx, workspace)
     dataset, saved, source = cs.lists_update(ctx, None, None)
     assert dataset["value"] == "amy" and dataset["choices"] == ["amy", "zed"] and saved["value"] is None
     assert cs.lists_update(ctx, "zed", None)[0]["value"] == "zed"  # a choice made is kept
-    values = cs.form_values(cs.C.TrainingConfig(dataset="amy", batch_size=4))
+    values = cs.form_values(TrainingConfig(dataset="amy", batch_size=4))
     plot, summary = cs.schedule_preview(ctx, "run1", values)
     assert "**8** training clips" in summary and len(plot) > 0
     # no dataset yet: a hint, not "dataset: expected text, got None"
-    plot, summary = cs.schedule_preview(ctx, "run1", cs.form_values(cs.C.TrainingConfig(dataset="")))
+    plot, summary = cs.schedule_preview(ctx, "run1", cs.form_values(TrainingConfig(dataset="")))
     assert "prepare one in the Prepare tab" in summary and "expected text" not in summary and plot.empty
 
 
@@ -171,8 +172,8 @@ def test_saved_configuration_hint_quotes_a_path_with_spaces(tmp_path, tiny_model
     from tortoise_studio.workspace import Workspace
     ws = Workspace.at(tmp_path / "my studio").ensure()
     make_dataset(ws, "My Voice", [3.0] * 9)
-    values = cs.form_values(cs.C.TrainingConfig(dataset="My Voice", batch_size=4, device="cpu",
-                                                model=cs.C.ModelConfig(models_dir=str(tiny_models))))
+    values = cs.form_values(TrainingConfig(dataset="My Voice", batch_size=4, device="cpu",
+                                                model=ModelConfig(models_dir=str(tiny_models))))
     note, path = cs.save_handler(AppContext(ws), "first", values)
     assert path is not None and " " in path
     assert f"`tortoise-studio train {shlex.quote(path)}`" in note
