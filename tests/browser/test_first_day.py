@@ -1,23 +1,30 @@
-"""A first day with the studio, in a real browser, from a fresh workspace and offline (`--demo`):
+"""A first day with the studio, one journey in a real browser, from a fresh workspace and offline (`--demo`):
 upload recordings (one a duplicate, one broken), prepare with the Whisper base the demo installs, correct two
-transcripts and drop a clip, add a recording and prepare again (the corrections are still there), then
-delete a recording and find it in the trash. (Training, continuing and generating join this journey later.)
+transcripts and drop a clip, add a recording and prepare again (the corrections are still there); train,
+change the data, continue training with the new data from the UI (the first run has finished); generate with
+the continued fine-tune on the demo's quick defaults in under 30 s; delete the result and a recording and
+find both in the trash.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from playwright.sync_api import expect
 
-from ui_helpers import assert_no_internals, choose, field, fill, wait_until
+from test_journey import configure_run, stop_trainer
+from ui_helpers import assert_no_internals, choose, field, fill, status_text, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 VOICE = "demo"
+GENERATION_CPU_SECONDS = 30  # the issue's "under 30 s on 2 CPU cores", as CPU time: wall time is less on an idle machine
 
 
 def upload(page, files: list[Path]) -> None:
@@ -71,12 +78,40 @@ def lists(root: Path) -> dict[str, str]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (from /proc: the server generates in its own process)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def delete_to_trash(page, kind: str, item: str, path: Path) -> None:
+    """Delete one item from Settings > Files, confirming, and check it left its place."""
+    page.get_by_role("tab", name="Settings").click()
+    files = page.get_by_text("Files: rename or delete")
+    if not page.locator("#files-kind").is_visible():
+        files.click()
+    page.locator("#files-kind").get_by_text(kind, exact=True).click()
+    choose(page, "files-item", item)
+    page.locator("#files-delete").click()
+    page.locator("#files-message").get_by_text("Press Delete again to confirm").wait_for()
+    assert path.exists()  # nothing happens before the confirmation
+    page.locator("#files-delete").click()
+    page.locator("#files-message").get_by_text("to the trash").wait_for()
+    assert not path.exists()
+
+
+def first_start(run_dir: Path) -> dict:
+    """The run's "start" event: what it trained on."""
+    return next(row for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+                if (row := json.loads(line)).get("event") == "start")
+
+
 def spans(root: Path) -> dict[str, tuple[str, float]]:
     report = json.loads((root / "training" / VOICE / "dataset.json").read_text())
     return {clip: (s["source"], s["start"]) for clip, s in report["clip_spans"].items()}
 
 
-def test_first_day_offline_corrections_survive_and_deleting_goes_to_the_trash(
+def test_first_day_offline_from_uploads_to_a_continued_fine_tune_with_nothing_lost(
         start_ui, page, tmp_path, real_clips, tortoise_voices, screenshot_dir):
     root = tmp_path / "ws"
     server = start_ui(root, "--demo", env={"HF_HUB_OFFLINE": "1"})  # offline: no model can be downloaded
@@ -141,18 +176,60 @@ def test_first_day_offline_corrections_survive_and_deleting_goes_to_the_trash(
     assert any(where[c][0] == "daniel.wav" for c in after)
     page.screenshot(path=str(screenshot_dir / "first-day-prepare.png"), full_page=True)
 
-    # Delete the broken recording (with a confirmation) and find it in the trash.
-    page.get_by_role("tab", name="Settings").click()
-    page.get_by_text("Files: rename or delete").click()
-    page.locator("#files-kind").get_by_text("recording", exact=True).click()
-    choose(page, "files-item", f"{VOICE}/broken.wav")
-    page.locator("#files-delete").click()
-    page.locator("#files-message").get_by_text("Press Delete again to confirm").wait_for()
-    assert (root / "voices" / VOICE / "broken.wav").is_file()
-    page.locator("#files-delete").click()
-    page.locator("#files-message").get_by_text("to the trash").wait_for()
-    expect(page.locator("#files-trash")).to_contain_text(f"voices/{VOICE}/broken.wav")
-    assert not (root / "voices" / VOICE / "broken.wav").exists()
+    # Train, change the data, and continue training with the new data from the UI.
+    first = configure_run(page, root, run="first", epochs=2, save_every=1)
+    continued = first.parent / "first-continued"
+    finetune = root / "models" / "finetunes" / "demo-first-continued.pth"
+    try:
+        page.locator("#run-train").click()
+        wait_until(lambda: "done" in status_text(page), 300, "the first run to finish")
+        page.get_by_role("tab", name="Prepare").click()
+        shutil.copy(real_clips[5], files / "added.wav")
+        upload(page, [files / "added.wav"])
+        status.get_by_text("Added 1 file(s)").wait_for()
+        message = prepare(page)
+        assert "Kept 3 of your corrections." in message, message
+        page.get_by_role("tab", name="Train").click()
+        page.locator("#run-train").click()  # on the finished run: it says so and offers both ways on
+        run_message = page.locator("#run-message")
+        run_message.get_by_text("has finished").wait_for()
+        assert "Continue with new data" in run_message.inner_text() and "Start over" in run_message.inner_text()
+        page.locator("#run-continue").click()
+        wait_until(lambda: "first-continued" in field(page, "run-dropdown").input_value(), 60,
+                   "the continued run to be selected")
+        wait_until(lambda: finetune.is_file() and "done" in status_text(page), 300, "the continued run to finish")
+    finally:
+        stop_trainer(first)
+        if continued.is_dir():
+            stop_trainer(continued)
+    source = Path(yaml.safe_load((continued / "train.yaml").read_text())["model"]["source"])
+    assert re.fullmatch(r"from-first-step\d+\.pth", source.name), source
+    clips = [start["n_train"] + start["n_val"] for start in (first_start(first), first_start(continued))]
+    assert clips[1] > clips[0], clips  # the continued run trained on the new data
+
+    # Generate with the continued fine-tune on the demo's defaults (ultra_fast, short sentences).
+    page.get_by_role("tab", name="Generate").click()
+    fill(page, "gen-text", "Hello again.")
+    choose(page, "gen-voice", VOICE)
+    choose(page, "gen-model", f"fine-tune: {finetune.stem}")
+    assert field(page, "gen-preset").input_value() == "ultra_fast"
+    before = cpu_seconds(server.process.pid)
+    page.locator("#gen-generate").click()
+    page.locator("#gen-message").get_by_text("Saved").wait_for(timeout=240_000)
+    spent = cpu_seconds(server.process.pid) - before
+    assert spent < GENERATION_CPU_SECONDS, f"one demo generation took {spent:.1f} CPU seconds"
+    wav = Path(re.search(r"Saved (\S+\.wav)", page.locator("#gen-message").inner_text()).group(1))
+    assert (root / wav).is_file() and (root / wav).with_suffix(".json").is_file()
+    page.screenshot(path=str(screenshot_dir / "first-day-generate.png"), full_page=True)
+
+    # Delete the result and the broken recording (each with a confirmation) and find both in the trash.
+    delete_to_trash(page, "result", f"{VOICE}/{wav.name}", root / wav)
+    trashed = list((root / "trash").glob(f"*/{wav.as_posix()}"))
+    assert len(trashed) == 1 and trashed[0].with_suffix(".json").is_file()
+    delete_to_trash(page, "recording", f"{VOICE}/broken.wav", root / "voices" / VOICE / "broken.wav")
+    trash = page.locator("#files-trash")
+    expect(trash).to_contain_text(f"voices/{VOICE}/broken.wav")
+    assert wav.name in trash.inner_text()
     trashed = list((root / "trash").glob(f"*/voices/{VOICE}/broken.wav"))
     assert len(trashed) == 1 and trashed[0].read_bytes() == (files / "broken.wav").read_bytes()
     page.screenshot(path=str(screenshot_dir / "first-day-trash.png"), full_page=True)
