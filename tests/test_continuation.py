@@ -55,9 +55,13 @@ def test_finished_run_with_new_data_continues_or_starts_over_from_the_ui(workspa
     assert "has finished" in note and "Continue with new data" in note and "Start over" in note
     assert not (run_dir / "run.pid").exists()
 
-    # the data changed (prepared again with one more clip): Train refuses an exact resume ...
+    # the data changed (prepared again with one more clip): Train in the UI says so and starts nothing ...
     add_clip(dataset_dir, tortoise_voices, 9)
     assert not nothing_left(run_dir)
+    note = rs.start_handler(ctx, str(run_dir))
+    assert "was trained on other data" in note and "train.txt changed" in note and rs.WAYS_ON in note, note
+    assert not (run_dir / "run.pid").exists()
+    # ... and the trainer itself refuses an exact resume
     assert run(config) == 2
     view = rs.view(ctx, str(run_dir), 0.0, None, None, None, None)
     assert "Training failed" in view["banner"] and "train_data" in view["banner"]

@@ -16,7 +16,10 @@ from pathlib import Path
 
 from .checkpoints import latest_checkpoint
 from ..config import CONFIG_FILENAME, load_config, save_config, workspace_for_config
+from ..dataset.lists import TRAIN_FILE
 from ..errors import UserError
+from ..hashes import file_sha256
+from ..metrics.writer import METRICS_FILE
 from .status import find_run_dir
 
 CONTINUED_SUFFIX = "-continued"
@@ -67,6 +70,31 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:  # another file system, or one without hard links
         shutil.copy2(source, target)
+
+
+def why_not_resume(run_dir: str | os.PathLike) -> tuple[str, str] | None:
+    """Why pressing Train on this run would not simply go on, as (what, why) in words for the page, or None:
+    the run has finished with nothing left to do, or its training list changed since it last started (an
+    exact resume would refuse it; the trainer, which compares every clip's codes, stays the final check)."""
+    if nothing_left(run_dir):
+        return "has finished", "every planned step is done"
+    if latest_checkpoint(run_dir) is not None and data_changed(run_dir):
+        return "was trained on other data", f"{TRAIN_FILE} changed since it last started"
+    return None
+
+
+def data_changed(run_dir: str | os.PathLike) -> bool:
+    """True when the dataset's train.txt differs from the one the run's last start or resume read."""
+    from ..metrics.reader import read_metrics
+    run_dir = Path(run_dir)
+    if not (run_dir / METRICS_FILE).is_file():
+        return False
+    started = [e for e in read_metrics(run_dir)[2] if e.get("event") in ("start", "resume") and e.get("train_list")]
+    if not started:
+        return False  # a run from before the list was recorded: the trainer decides
+    cfg = load_config(run_dir / CONFIG_FILENAME)
+    current = workspace_for_config(run_dir / CONFIG_FILENAME).dataset_dir(cfg.dataset) / TRAIN_FILE
+    return not current.is_file() or file_sha256(current) != started[-1]["train_list"]
 
 
 def nothing_left(run_dir: str | os.PathLike) -> bool:

@@ -32,7 +32,8 @@ from ..models.files import MODEL_FILES
 from . import batching, checkpointing, distributed
 from .cache import FeatureCache, FeatureEncoder
 from ..dataset.audio import MAX_CLIP_SAMPLES
-from ..dataset.lists import Skipped, read_list
+from ..dataset.lists import TRAIN_FILE, Skipped, read_list
+from ..hashes import file_sha256
 from ..text import UnknownSymbols, load_tokenizer
 from .data import CROP_FRAMES, MAX_TEXT_TOKENS, Sample, collate, step_widths
 from .optim import apply_settings, build_optimizer, build_scheduler
@@ -127,6 +128,8 @@ class Trainer:
         self.val_samples, _, val_skipped = self._samples(lists["validation"], cache, encoder_factory)
         encoder.clear()  # the DVAE is not needed any more
         self.data_fingerprint = train_sha
+        # the list as read, so the UI can tell that the data changed since without computing features
+        self.train_list_sha256 = file_sha256(self.dataset_dir / TRAIN_FILE)
         for item in skipped + val_skipped:
             self.report.log(f"skipped {item.where}: {item.reason}")
             self.report.event("skipped", step=0, where=item.where, reason=item.reason)
@@ -251,7 +254,8 @@ class Trainer:
         cfg = self.cfg
         common = dict(steps_total=self.steps_total, end_step=self.end_step, steps_per_epoch=self.steps_per_epoch,
                       n_train=len(self.train_samples), n_val=len(self.val_samples), processes=self.dist.world,
-                      micro_batches=self.micro_count, device=str(self.device))
+                      micro_batches=self.micro_count, device=str(self.device),
+                      train_list=self.train_list_sha256)
         if self.resumed_from is not None:
             self.report.event("resume", step=self.step, checkpoint=str(self.resumed_from),
                               changed=getattr(self, "resume_changes", []), **common)

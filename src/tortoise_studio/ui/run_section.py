@@ -17,7 +17,7 @@ import gradio as gr
 import pandas as pd
 
 from ..runs.checkpoints import checkpoints_dir, list_checkpoints
-from ..runs.continuation import continue_run, final_weights, nothing_left
+from ..runs.continuation import continue_run, final_weights, why_not_resume
 from ..errors import UserError
 from ..metrics.series import eval_warning
 from ..runs.launch import RunService
@@ -311,9 +311,10 @@ def start_handler(ctx: AppContext, run_dir: str | None, checkpoint: str | None =
     if resume and not checkpoint:
         return "Pick a checkpoint to resume from (the run has none yet?)."
     try:
-        if not resume and nothing_left(run_dir):
-            return f"**{Path(run_dir).parent.parent.name}/{Path(run_dir).name} has finished**: every planned step is " \
-                   f"done. {WAYS_ON}"
+        reason = None if resume else why_not_resume(run_dir)
+        if reason is not None:
+            what, why = reason
+            return f"**{Path(run_dir).parent.parent.name}/{Path(run_dir).name} {what}**: {why}. {WAYS_ON}"
         status = runs(ctx).start(Path(run_dir) / CONFIG_FILE, resume=checkpoint if resume else "latest")
     except UserError as exc:
         return f"**Not started**: {exc}"
