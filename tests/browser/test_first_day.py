@@ -190,9 +190,9 @@ def test_first_day_offline_from_uploads_to_a_continued_fine_tune_with_nothing_lo
         message = prepare(page)
         assert "Kept 3 of your corrections." in message, message
         page.get_by_role("tab", name="Train").click()
-        page.locator("#run-train").click()  # on the finished run: it says so and offers both ways on
+        page.locator("#run-train").click()  # the finished run's data changed: it says so and offers both ways on
         run_message = page.locator("#run-message")
-        run_message.get_by_text("has finished").wait_for()
+        run_message.get_by_text("was trained on other data").wait_for()
         assert "Continue with new data" in run_message.inner_text() and "Start over" in run_message.inner_text()
         page.locator("#run-continue").click()
         wait_until(lambda: "first-continued" in field(page, "run-dropdown").input_value(), 60,

@@ -74,12 +74,12 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 def why_not_resume(run_dir: str | os.PathLike) -> tuple[str, str] | None:
     """Why pressing Train on this run would not simply go on, as (what, why) in words for the page, or None:
-    the run has finished with nothing left to do, or its training list changed since it last started (an
-    exact resume would refuse it; the trainer, which compares every clip's codes, stays the final check)."""
-    if nothing_left(run_dir):
-        return "has finished", "every planned step is done"
+    its training list changed since it last started (an exact resume would refuse it; the trainer, which
+    compares every clip's codes, stays the final check), or it has finished with nothing left to do."""
     if latest_checkpoint(run_dir) is not None and data_changed(run_dir):
         return "was trained on other data", f"{TRAIN_FILE} changed since it last started"
+    if nothing_left(run_dir):
+        return "has finished", "every planned step is done"
     return None
 
 
