@@ -10,7 +10,7 @@ import pytest
 from tortoise_studio import config as C
 from tortoise_studio.ui import configure_section as cs
 from tortoise_studio.ui.context import AppContext
-from tortoise_studio.config.schedule import learning_rates
+from tortoise_studio.train.optim import learning_rates
 
 from test_config import make_base_model, make_dataset
 

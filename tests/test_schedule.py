@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from tortoise_studio.config import SchedulerConfig, TrainingConfig
-from tortoise_studio.train.optim import build_scheduler
-from tortoise_studio.config.schedule import (learning_rates, lr_multiplier, milestone_epochs,
+from tortoise_studio.train.optim import build_scheduler, learning_rates, lr_multiplier
+from tortoise_studio.config.schedule import (milestone_epochs,
                                       milestone_steps, steps_per_epoch, total_steps)
 
 

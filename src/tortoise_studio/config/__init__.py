@@ -8,7 +8,7 @@
 - validation.py: every problem with a configuration (Problem, validate_config, check_config)
 - stats.py: the dataset's clip counts and minutes
 - suggestions.py: settings suggested for a dataset, applied only when accepted
-- schedule.py: the learning-rate schedule the trainer steps with and the Configure tab plots
+- schedule.py: counting the schedule's steps (per epoch, in all, milestones); the lr curve is train/optim.py's
 - command.py: `tortoise-studio config`
 
 The submodules import each other directly, never through this package, so there is no import cycle;

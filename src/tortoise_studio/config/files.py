@@ -14,10 +14,10 @@ import yaml
 
 from ..errors import UserError
 from ..fileio import atomic_write_text, backup_copy
-from ..overrides import parse_assignment, set_dotted, show
+from ..overrides import parse_assignment, set_dotted
 from ..workspace import RUN_CONFIG_FILE, Workspace
 from .paths import resolve_paths, workspace_for_config
-from .schema import TrainingConfig, config_from_dict, config_to_dict
+from .schema import TrainingConfig, config_from_dict, config_to_dict, show
 from .validation import Problem, check_config
 
 CONFIG_FILENAME = RUN_CONFIG_FILE

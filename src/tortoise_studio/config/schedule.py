@@ -1,5 +1,6 @@
-"""The learning-rate schedule: one function the trainer steps with (train/optim.py wraps it in torch's
-LambdaLR) and the Configure tab plots.
+"""Counting the schedule's steps: steps per epoch, total steps, the multistep milestones in steps. The
+learning-rate curve over those steps is train/optim.py's `lr_multiplier`, which the trainer steps with
+and the Configure tab plots.
 
 Counting (the same everywhere):
 - `batch_size` is the global batch per optimizer step; an epoch is `n_train_clips // batch_size`
@@ -7,14 +8,13 @@ Counting (the same everywhere):
 - The schedule spans `total_steps = steps_per_epoch * epochs`. `max_steps` only stops a run early;
   it never stretches or squeezes the schedule.
 - Step index `i` is the number of optimizer steps already taken: the lr used by the (i+1)-th
-  `optimizer.step()` is `learning_rate * lr_multiplier(cfg, steps_per_epoch)(i)`. That is exactly how
-  `torch.optim.lr_scheduler.LambdaLR` counts when `scheduler.step()` follows every `optimizer.step()`.
+  `optimizer.step()` is `learning_rate * lr_multiplier(cfg, steps_per_epoch)(i)` (train/optim.py). That
+  is exactly how `torch.optim.lr_scheduler.LambdaLR` counts when `scheduler.step()` follows every `optimizer.step()`.
 """
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .schema import TrainingConfig
@@ -46,57 +46,3 @@ def milestone_epochs(cfg: "TrainingConfig") -> list[float]:
 def milestone_steps(cfg: "TrainingConfig", steps_per_epoch: int) -> list[int]:
     """Milestones converted to optimizer steps with round(epochs x steps_per_epoch)."""
     return [round(m * steps_per_epoch) for m in milestone_epochs(cfg)]
-
-
-def lr_multiplier(cfg: "TrainingConfig", steps_per_epoch: int) -> Callable[[int], float]:
-    """Multiplier of `learning_rate` for step index i (steps already taken).
-
-    - warmup: linear, (i + 1) / warmup_steps for the first warmup_steps steps, multiplied onto the
-      schedule below (the schedule itself still counts from step 0).
-    - multistep: gamma ** (number of milestone steps <= i).
-    - cosine: `restarts` equal cycles over total_steps (DLAS's CosineAnnealingLR_Restart with equal
-      periods and restart weights 1): each cycle anneals from learning_rate down to eta_min along
-      half a cosine, then jumps back to learning_rate.
-    - constant: 1.
-    """
-    kind = cfg.scheduler.type
-    warmup = max(0, cfg.warmup_steps)
-    if kind == "multistep":
-        base = _multistep(milestone_steps(cfg, steps_per_epoch), cfg.scheduler.gamma)
-    elif kind == "cosine":
-        period = max(1, steps_per_epoch * cfg.epochs) / max(1, cfg.scheduler.restarts)
-        floor = cfg.scheduler.eta_min / cfg.learning_rate if cfg.learning_rate > 0 else 0.0
-        base = _cosine(period, floor)
-    elif kind == "constant":
-        base = _constant
-    else:
-        raise ValueError(f"scheduler.type: unknown schedule {kind!r}")
-
-    def multiplier(i: int) -> float:
-        value = base(i)
-        if i < warmup:
-            value *= (i + 1) / warmup
-        return value
-
-    return multiplier
-
-
-def _multistep(milestones: list[int], gamma: float) -> Callable[[int], float]:
-    return lambda i: gamma ** sum(1 for m in milestones if m <= i)
-
-
-def _cosine(period: float, floor: float) -> Callable[[int], float]:
-    def value(i: int) -> float:
-        t = math.fmod(i, period)
-        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * t / period))
-    return value
-
-
-def _constant(i: int) -> float:
-    return 1.0
-
-
-def learning_rates(cfg: "TrainingConfig", steps_per_epoch: int, n_steps: int) -> list[float]:
-    """The lr in effect at optimizer steps 0..n_steps-1 (for the plot)."""
-    multiplier = lr_multiplier(cfg, steps_per_epoch)
-    return [cfg.learning_rate * multiplier(i) for i in range(max(0, n_steps))]

@@ -1,4 +1,5 @@
-"""The training configuration's schema: frozen dataclasses, the allowed values, dict in and out.
+"""The training configuration's schema: frozen dataclasses, the allowed values, dict in and out, and the one
+type check (`build`, `coerce`) that makes settings dataclasses, training and generation alike, from plain data.
 
 One set of dataclasses is the single source of truth for the Configure form, `tortoise-studio config
 --set` and train.yaml. Keys are docs/design.md's "Training configuration keys".
@@ -13,12 +14,13 @@ evenly; `micro_batch_size(cfg)` is what one process feeds forward at a time. An 
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..overrides import build
+from ..errors import UserError
 
 SCHEDULERS = ("multistep", "cosine", "constant")
 OPTIMIZERS = ("adamw", "adamw8bit")
@@ -168,3 +170,75 @@ def _get(cfg: TrainingConfig, key: str) -> Any:
     for part in key.split("."):
         value = getattr(value, part)
     return value
+
+
+# ---------------------------------------------------------------- the one type check
+# Training settings (train.yaml, the form, --set) and generation settings (generate --set) are frozen
+# dataclasses built from plain data here: every value is checked against its field's real annotation.
+
+def build(cls: type, data: Any, prefix: str = ""):
+    """An instance of dataclass `cls` from a dict, raising UserError naming the dotted key for unknown
+    keys, missing required ones and wrong types."""
+    if not isinstance(data, dict):
+        raise UserError(f"{prefix.rstrip('.') or 'configuration'}: expected a mapping of keys, got {show(data)}")
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in known:
+            raise UserError(f"{prefix}{key}: unknown key (known here: {', '.join(known)})")
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            values[f.name] = coerce(data[f.name], hints[f.name], f"{prefix}{f.name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise UserError(f"{prefix}{f.name}: missing (required)")
+    return cls(**values)
+
+
+def coerce(value: Any, hint: Any, key: str) -> Any:
+    """`value` as type `hint` (bool, int, float, str, lists, nested dataclasses, `X | None`), or UserError."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        hint = next(o for o in options if o is not type(None))
+        origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return build(hint, value, key + ".")
+    if origin is list:
+        if not isinstance(value, list):
+            raise UserError(f"{key}: expected a list, got {show(value)}")
+        (item,) = typing.get_args(hint)
+        return [coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise UserError(f"{key}: expected true or false, got {show(value)}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise UserError(f"{key}: expected a whole number, got {show(value)}")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        # YAML 1.1 reads "1e-5" (no dot) as text; accept any text that is a plain number.
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise UserError(f"{key}: expected a number, got {show(value)}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # a dataset named 2024 comes out of YAML as a number
+        raise UserError(f"{key}: expected text, got {show(value)}")
+    raise TypeError(f"{key}: unsupported type {hint!r}")  # a programming error, not user input
+
+
+def show(value: Any) -> str:
+    return repr(value) if not isinstance(value, (dict, list)) else type(value).__name__

@@ -10,7 +10,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..errors import UserError
-from ..overrides import coerce, parse_assignment
+from ..config.schema import coerce
+from ..overrides import parse_assignment
 from ..settings import load_settings
 from ..workspace import Workspace
 from .results import save_speech

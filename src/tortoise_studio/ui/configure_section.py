@@ -28,7 +28,8 @@ from ..dataset.advice import dataset_advice
 from ..runs.checkpoints import list_finetunes, list_run_checkpoints
 from ..errors import UserError
 from ..workspace import safe_name
-from ..config.schedule import learning_rates, milestone_steps, steps_per_epoch, total_steps
+from ..config.schedule import milestone_steps, steps_per_epoch, total_steps
+from ..train.optim import learning_rates
 from .context import AppContext
 
 GROUPS = [
