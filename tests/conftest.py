@@ -13,6 +13,11 @@ import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# One compute thread per process, set before anything imports torch, so every process a test starts (the UI
+# server, trainers, torchrun's workers, Whisper) inherits it: two test workers already fill the two cores,
+# and more threads than cores make OpenMP's spinning threads wait on each other (steps ran 20x slower).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = (REPO / ".cache").resolve()  # git-ignored (maybe a link to a shared one); survives between runs
