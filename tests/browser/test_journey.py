@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import soundfile
 
-from ui_helpers import assert_no_internals, choose, field, fill, plot_points, status_text, wait_until
+from ui_helpers import (assert_no_internals, choose, field, fill, memory_estimate_settled, plot_points, status_text,
+                        wait_until)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,6 +46,7 @@ def configure_run(page, root: Path, *, run: str, epochs: int, save_every: int) -
     choose(page, "config-device", "cpu")
     assert field(page, "config-model-models-dir").input_value() == "models/tiny"  # from Settings, set by --demo
     page.locator("#config-summary").get_by_text(f"x {epochs} epochs").wait_for()
+    memory_estimate_settled(page)
     page.locator("#config-save").click()
     page.locator("#config-message").get_by_text("Saved").wait_for()
     run_dir = root / "training" / DATASET / "runs" / run
@@ -128,7 +130,7 @@ def train_watch_stop_resume(page, run_dir: Path, screenshot_dir: Path) -> None:
     total = int(re.search(r"step \d+/(\d+)", status_text(page)).group(1))
     assert 0 < stopped_at < total
     checkpoint = page.locator("#run-checkpoint input")
-    wait_until(lambda: f"step {stopped_at}" in checkpoint.input_value(), 20, "the stop's checkpoint offered")
+    wait_until(lambda: f"step {stopped_at}" in checkpoint.input_value(), 60, "the stop's checkpoint offered")
 
     page.locator("#run-resume").click()
     wait_until(lambda: "done" in status_text(page), 300, "the resumed run to finish")

@@ -58,7 +58,7 @@ def watch_run(server, page, screenshot_dir):
     step = int(re.search(r"last checkpoint: step (\d+)", status).group(1))
     assert step > 0
     checkpoint = page.locator("#run-checkpoint input")
-    wait_until(lambda: f"step {step}" in checkpoint.input_value(), 20, "the stop's checkpoint in the resume list")
+    wait_until(lambda: f"step {step}" in checkpoint.input_value(), 60, "the stop's checkpoint in the resume list")
     points = plot_points(page)
 
     page.reload()

@@ -31,6 +31,15 @@ def choose(page, elem_id: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def memory_estimate_settled(page, timeout: float = 180) -> str:
+    """Wait for the Configure section's memory estimate of the chosen dataset. Its first answer for a model
+    size measures the model for a while, on the server's threads: a Save pressed meanwhile waits behind it
+    on a loaded machine, so tests let it settle first."""
+    note = page.locator("#config-memory")
+    return wait_until(lambda: ("micro-batch of" in (text := note.inner_text()) or "not available" in text) and text,
+                      timeout, "the memory estimate of the chosen dataset")
+
+
 def status_text(page) -> str:
     return page.locator("#run-status").inner_text()
 
