@@ -70,9 +70,19 @@ class UiServer:
         self._log.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell at teardown that the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def start_ui():
-    """start_ui(workspace_root, *extra_args, env=None) -> UiServer; every server is stopped at the end."""
+def start_ui(request):
+    """start_ui(workspace_root, *extra_args, env=None) -> UiServer; every server is stopped at the end. When
+    the test failed, each server's state and the end of its log are printed (a page that stops answering
+    is then told apart from a server that died)."""
     servers: list[UiServer] = []
 
     def start(workspace_root: Path, *extra_args: str, env: dict | None = None) -> UiServer:
@@ -81,7 +91,11 @@ def start_ui():
         return server
 
     yield start
+    failed = getattr(request.node, "report_call", None) is not None and request.node.report_call.failed
     for server in servers:
+        if failed:
+            state = "running" if server.process.poll() is None else f"exited with {server.process.returncode}"
+            print(f"UI server on port {server.port}: {state}; its log ends:\n{server.log()[-3000:]}")
         server.stop()
 
 

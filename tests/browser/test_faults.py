@@ -150,7 +150,7 @@ def files_outside(root: Path) -> dict[str, int]:
 RANGE_TOAST = re.compile(r"Value \S+ is (less|greater) than (minimum|maximum) value")
 
 
-def expect(page, elem_id: str, *needles: str, timeout: float = 60) -> str:
+def expect(page, elem_id: str, *needles: str, timeout: float = 180) -> str:
     """The form answers: its message block names what was wrong; neither Gradio's nameless range toast
     nor anything of Python's insides shows."""
     box = page.locator(f"#{elem_id}")
@@ -211,9 +211,7 @@ def test_nonsense_in_every_form_gets_a_message_and_writes_nothing_outside(start_
         good = field(page, f"config-{key}").input_value()
         fill(page, f"config-{key}", value)
         page.locator("#config-save").click()
-        # the first change also starts the memory estimate's one-off measurement on the server: on a loaded
-        # machine the answer can wait behind it
-        expect(page, "config-message", "Not saved", needle, timeout=180)
+        expect(page, "config-message", "Not saved", needle)
         fill(page, f"config-{key}", good)
     assert sorted(p.name for p in (root / "training" / DATASET / "runs").iterdir()) == [RUN]
 
