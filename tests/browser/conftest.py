@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from ui_helpers import SLACK
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -112,7 +114,7 @@ def browser():
 def page(browser, tmp_path):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(30_000 * SLACK)  # Playwright's own waits get the same slack as wait_until
     yield page
     context.close()
 

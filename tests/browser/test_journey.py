@@ -175,4 +175,4 @@ def play(page, block: str, name: str) -> None:
     wait_until(lambda: page.evaluate(
         """(sel) => { const root = document.querySelector(sel + ' #waveform div')?.shadowRoot;
                       const media = root && root.querySelector('audio, video');
-                      return !!media && media.currentTime > 0.2; }""", block), 60, "the result to play")
+                      return !!media && media.currentTime > 0.2; }""", block), 120, "the result to play")

@@ -5,14 +5,19 @@ from __future__ import annotations
 import re
 import time
 
+# Every wait is a limit against a hang, not a speed check: on two cores that also run both test workers'
+# trainers, servers and browsers, a page can take several times its usual time, so each limit is doubled.
+SLACK = 2.0
+
+
 def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * SLACK
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout * SLACK:g} s waiting for {what}")
 
 
 def field(page, elem_id: str):
