@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -23,10 +24,27 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 
+def _worker_ports():
+    """Ports for this test worker's UI servers: a block of its own below Linux's ephemeral range (32768 and up),
+    so two workers, or a browser's outgoing connection, are never handed the port a server is about to take."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    first = 20000 + 400 * (int(worker[2:]) if worker[2:].isdigit() else 0)
+    return itertools.cycle(range(first, first + 400))
+
+
+_ports = _worker_ports()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    for _ in range(400):
+        port = next(_ports)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # still taken (a server of an earlier test that lingers): the next one
+                continue
+            return port
+    raise RuntimeError("no free port in this test worker's block")
 
 
 class UiServer:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ui_helpers import assert_no_internals, choose, field, fill, plot_points, status_text, toasts, wait_until
+from ui_helpers import (assert_no_internals, choose, field, fill, memory_estimate_settled, plot_points, status_text,
+                        toasts, wait_until)
 from test_journey import stop_trainer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -204,6 +205,7 @@ def test_nonsense_in_every_form_gets_a_message_and_writes_nothing_outside(start_
     page.get_by_role("tab", name="Train").click()
     page.locator("#config-refresh").click()
     choose(page, "config-dataset", DATASET)
+    memory_estimate_settled(page)  # its first answer measures the model; a Save pressed meanwhile waits behind it
     for key, value, needle in (("run", "../../escape", "run"), ("epochs", "-5", "epochs"),
                                ("batch-size", "1000000000000", "batch_size"), ("learning-rate", "", "learning_rate"),
                                ("optimizer-betas", "abc, ☃", "optimizer.betas"), ("warmup-steps", "-1", "warmup_steps"),
