@@ -111,3 +111,52 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def build_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder made once per test session and shared by every test worker (pytest-xdist): the first worker
+    that asks builds it with `build(folder)` while holding a lock, the others wait and reuse it. Unlike
+    .cache, it lives in this session's temporary folder, so each run exercises the code that makes it."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = root / name
+    with open(root / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (folder / ".built").is_file():
+                shutil.rmtree(folder, ignore_errors=True)  # a build that failed in another worker
+                build(folder)
+                (folder / ".built").touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def evaluated_run(tmp_path_factory, tortoise_voices, tiny_models, whisper_base):
+    """A tiny run trained without evaluation (4 training clips, 2 epochs) and then scored by the real
+    `evaluate` command, built once: the evaluation tests and the browser's checkpoint-scores test read it.
+    Returns the run folder; `evaluate.out` beside the workspace holds the command's output. Read-only: a
+    test that changes it copies the workspace first."""
+    def build(folder: Path):
+        import re
+        import subprocess
+        import sys
+        from tortoise_studio.cli import main as cli_main
+        from tortoise_studio.workspace import Workspace
+        from tests.test_launch import make_dataset, tiny_config, write_run
+        ws = Workspace.at(folder / "ws").ensure()
+        make_dataset(ws, tortoise_voices, n_train=4, n_val=2)
+        config_path = write_run(ws, "ds", "old", tiny_config("ds", tiny_models, epochs=2, save_every_epochs=1))
+        assert cli_main(["--workspace", str(ws.root), "train", str(config_path)]) == 0
+        # as a train.yaml written before evaluation existed: no evaluation section at all
+        config_path.write_text(re.sub(r"^evaluation:\n(?:[ -].*\n)*", "", config_path.read_text(), flags=re.M))
+        assert "evaluation" not in config_path.read_text()
+        scored = subprocess.run(
+            [sys.executable, "-m", "tortoise_studio", "--workspace", str(ws.root), "evaluate", str(config_path.parent),
+             "--checkpoint", "all", "--set", f"evaluation.whisper_model={whisper_base}",
+             "--set", "evaluation.sentences=[Hello there.]", "--set", "evaluation.device=cpu"],
+            capture_output=True, text=True, timeout=600)
+        assert scored.returncode == 0, scored.stderr[-3000:]
+        (folder / "evaluate.out").write_text(scored.stdout)
+    return build_once(tmp_path_factory, "evaluated-run", build) / "ws" / "training" / "ds" / "runs" / "old"

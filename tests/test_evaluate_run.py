@@ -4,11 +4,7 @@ it, and `evaluate` on a run made without evaluation. Real Whisper base, real spe
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
-import subprocess
-import sys
 
 import pytest
 
@@ -21,7 +17,6 @@ from tortoise_studio.runs import process
 from tests.test_launch import make_dataset, tiny_config, wait_for, write_run
 
 SENTENCES = ["Good morning."]
-ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}  # as the evaluator process runs: fast on a shared CPU
 
 
 def eval_config(workspace, tortoise_voices, tiny_models, whisper_base, *, enabled: bool = True, epochs: int = 2):
@@ -77,30 +72,18 @@ def test_killing_the_evaluator_does_not_stop_the_trainer(workspace, tortoise_voi
 
 
 @pytest.mark.slow
-def test_evaluate_scores_a_run_made_without_evaluation(workspace, tortoise_voices, tiny_models, whisper_base,
-                                                        capsys):
-    cfg = eval_config(workspace, tortoise_voices, tiny_models, whisper_base, enabled=False)
-    config_path = write_run(workspace, "ds", "old", cfg)
-    run_dir = config_path.parent
-    assert cli_main(["--workspace", str(workspace.root), "train", str(config_path)]) == 0
-    assert not (run_dir / "evaluate.pid").exists()
-    # a train.yaml written before evaluation existed has no evaluation section at all
-    text = config_path.read_text()
-    config_path.write_text(re.sub(r"^evaluation:\n(?:[ -].*\n)*", "", text, flags=re.M))
-    assert "evaluation" not in config_path.read_text()
-    evaluate = subprocess.run(
-        [sys.executable, "-m", "tortoise_studio", "--workspace", str(workspace.root), "evaluate", str(run_dir),
-         "--checkpoint", "all", "--set", f"evaluation.whisper_model={whisper_base}",
-         "--set", "evaluation.sentences=[Hello there.]", "--set", "evaluation.device=cpu"],
-        env=ONE_THREAD, capture_output=True, text=True, timeout=600)
-    assert evaluate.returncode == 0, evaluate.stderr[-3000:]
-    assert "best checkpoint: step" in evaluate.stdout
-    assert sorted(scores_by_step(run_dir)) == [0, 1, 2]
-    capsys.readouterr()  # the training's own output
-    code = cli_main(["--workspace", str(workspace.root), "metrics", str(run_dir), "--csv"])
+def test_evaluate_scores_a_run_made_without_evaluation(evaluated_run, capsys):
+    """The shared run (tests/conftest.py: trained without evaluation, its train.yaml stripped of the
+    evaluation section as an old one has none, then `evaluate --checkpoint all`) is scored at every step."""
+    root = evaluated_run.parents[3]
+    assert not (evaluated_run / "evaluate.pid").exists()
+    assert "evaluation" not in (evaluated_run / "train.yaml").read_text()
+    assert "best checkpoint: step" in (root.parent / "evaluate.out").read_text()
+    assert sorted(scores_by_step(evaluated_run)) == [0, 1, 2]
+    code = cli_main(["--workspace", str(root), "metrics", str(evaluated_run), "--csv"])
     csv = capsys.readouterr().out
     assert code == 0 and "eval,0," in csv and "cer" in csv.splitlines()[0]
-    assert cli_main(["--workspace", str(workspace.root), "status", str(run_dir)]) == 0
+    assert cli_main(["--workspace", str(root), "status", str(evaluated_run)]) == 0
     assert "evaluator: not running; scored steps 0, 1, 2; best checkpoint: step" in capsys.readouterr().out
 
 

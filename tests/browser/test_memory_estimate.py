@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from test_configure import open_configure, set_value, widget
+from ui_helpers import wait_until
 from tortoise_studio.workspace import Workspace
 
 pytestmark = pytest.mark.browser
@@ -26,16 +27,18 @@ def workspace_root(tmp_path, real_clips, tiny_models) -> Path:
     return root
 
 
+ESTIMATE = r"Estimated peak memory: ([\d.]+) GB of ([\d.]+) GB RAM"
+
+
 def estimate_gb(page, previous: str | None = None) -> tuple[float, str]:
     note = page.locator("#config-memory")
     note.get_by_text("Estimated peak memory:").wait_for(timeout=90_000)
     if previous is not None:  # wait for the estimate to follow the change
         page.wait_for_function("([el, old]) => el.innerText !== old",
                                arg=[note.element_handle(), previous], timeout=90_000)
-    text = note.inner_text()
-    match = re.search(r"Estimated peak memory: ([\d.]+) GB of ([\d.]+) GB RAM", text)
-    assert match, text
-    return float(match.group(1)), text
+    # settled: the figure itself, not a progress line of an estimate still on its way
+    text = wait_until(lambda: re.search(ESTIMATE, t := note.inner_text()) and t, 90, "the estimate's figure")
+    return float(re.search(ESTIMATE, text).group(1)), text
 
 
 def test_the_estimate_grows_with_the_batch_size(start_ui, page, workspace_root):

@@ -391,9 +391,12 @@ def build(ctx: AppContext) -> dict:
     gr.on([w.change for w in inputs] + [run.change], preview, [run, *inputs], [plot, summary],
           trigger_mode="always_last", show_progress="hidden")
 
+    def estimate(*values):
+        return memory_handler(ctx, list(values))
+
     # Its own listener: the first estimate of a model size measures it for a few seconds, the plot need not wait.
-    gr.on([w.change for w in inputs], lambda *values: memory_handler(ctx, list(values)), inputs, memory_note,
-          trigger_mode="always_last", show_progress="hidden")
+    gr.on([w.change for w in inputs], estimate, inputs, memory_note, trigger_mode="always_last",
+          show_progress="hidden")
 
     def on_validate(*values):
         return validate_handler(ctx, list(values))
@@ -432,9 +435,11 @@ def build(ctx: AppContext) -> dict:
     refresh.click(on_refresh, lists[:2], lists)
 
     def read_lists_on(triggers):
-        # the lists as the workspace is now, then the schedule: a dataset that did not change fires no change
+        # the lists as the workspace is now, then the schedule and the memory estimate: a dataset that did not
+        # change fires no change event, and the page must not open without them
         gr.on(triggers, on_refresh, lists[:2], lists, show_progress="hidden").then(
-            preview, [run, *inputs], [plot, summary], show_progress="hidden")
+            preview, [run, *inputs], [plot, summary], show_progress="hidden").then(
+            estimate, inputs, memory_note, show_progress="hidden")
 
     widgets["dataset"].focus(lambda: gr.update(choices=ctx.workspace.list_datasets()), None, widgets["dataset"])
     load_path.focus(lambda: gr.update(choices=saved_configs(ctx)), None, load_path)
