@@ -156,14 +156,19 @@ def expect(page, elem_id: str, *needles: str, timeout: float = 180) -> str:
     nor anything of Python's insides shows."""
     box = page.locator(f"#{elem_id}")
 
+    shown = [""]
+
     def answer() -> str:
         range_toasts = [t for t in toasts(page) if RANGE_TOAST.search(t)]
         assert not range_toasts, f"{elem_id}: Gradio answered {range_toasts} instead of the app"
-        text = box.inner_text()
+        shown[0] = text = box.inner_text()
         # all: the message before this one may still be there
         return text if all(needle in text for needle in needles) else ""
 
-    text = wait_until(answer, timeout, f"{elem_id} to answer with {needles}")
+    try:
+        text = wait_until(answer, timeout, f"{elem_id} to answer with {needles}")
+    except AssertionError as exc:  # say what the page showed instead: another answer, or the one before
+        raise AssertionError(f"{exc}; it shows {shown[0]!r}; toasts: {toasts(page)}") from None
     assert_no_internals(page)
     page.evaluate("() => document.querySelectorAll('.toast-close').forEach(b => b.click())")  # one answer at a time
     return text
