@@ -43,10 +43,11 @@ def real_clips(tortoise_voices) -> list[Path]:
 
 
 @contextmanager
-def cache_lock(name: str):
-    """Held while one process builds .cache/<name>: parallel test workers (pytest-xdist) wait, then reuse it."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / f".{name}.lock", "w") as lock:
+def cache_lock(name: str, root: Path = CACHE):
+    """Held while one process builds <root>/<name> (.cache by default): parallel test workers (pytest-xdist)
+    wait, then reuse it."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -120,15 +121,11 @@ def build_once(tmp_path_factory, name: str, build) -> Path:
     base = tmp_path_factory.getbasetemp()
     root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     folder = root / name
-    with open(root / f".{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (folder / ".built").is_file():
-                shutil.rmtree(folder, ignore_errors=True)  # a build that failed in another worker
-                build(folder)
-                (folder / ".built").touch()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with cache_lock(name, root):
+        if not (folder / ".built").is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed in another worker
+            build(folder)
+            (folder / ".built").touch()
     return folder
 
 
@@ -149,6 +146,7 @@ def evaluated_run(tmp_path_factory, tortoise_voices, tiny_models, whisper_base):
         make_dataset(ws, tortoise_voices, n_train=4, n_val=2)
         config_path = write_run(ws, "ds", "old", tiny_config("ds", tiny_models, epochs=2, save_every_epochs=1))
         assert cli_main(["--workspace", str(ws.root), "train", str(config_path)]) == 0
+        assert not (config_path.parent / "evaluate.pid").exists()  # trained without evaluation: no evaluator
         # as a train.yaml written before evaluation existed: no evaluation section at all
         config_path.write_text(re.sub(r"^evaluation:\n(?:[ -].*\n)*", "", config_path.read_text(), flags=re.M))
         assert "evaluation" not in config_path.read_text()

@@ -76,7 +76,7 @@ def test_evaluate_scores_a_run_made_without_evaluation(evaluated_run, capsys):
     """The shared run (tests/conftest.py: trained without evaluation, its train.yaml stripped of the
     evaluation section as an old one has none, then `evaluate --checkpoint all`) is scored at every step."""
     root = evaluated_run.parents[3]
-    assert not (evaluated_run / "evaluate.pid").exists()
+    assert not (evaluated_run / "evaluate.pid").exists()  # and none left behind by `evaluate`
     assert "evaluation" not in (evaluated_run / "train.yaml").read_text()
     assert "best checkpoint: step" in (root.parent / "evaluate.out").read_text()
     assert sorted(scores_by_step(evaluated_run)) == [0, 1, 2]
