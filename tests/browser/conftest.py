@@ -135,6 +135,11 @@ def page(browser, tmp_path):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(30_000 * SLACK)  # Playwright's own waits get the same slack as wait_until
+    # the page's requests to Gradio's queue that have not finished (ui_helpers.wait_answered reads them)
+    page.queue_requests = in_flight = set()
+    page.on("request", lambda request: "/queue/" in request.url and in_flight.add(request))
+    page.on("requestfinished", lambda request: in_flight.discard(request))
+    page.on("requestfailed", lambda request: in_flight.discard(request))
     yield page
     context.close()
 

@@ -10,6 +10,7 @@ import pytest
 from tortoise_studio import config as C
 from tortoise_studio.ui import configure_section as cs
 from tortoise_studio.workspace import Workspace
+from ui_helpers import open_page
 
 pytestmark = pytest.mark.browser
 
@@ -77,7 +78,7 @@ def set_value(page, key: str, value) -> None:
 
 
 def open_configure(page, server) -> None:
-    page.goto(server.url)
+    open_page(page, server.url)
     page.get_by_role("tab", name="Train").click()
     widget(page, "dataset").locator("input").first.wait_for()
 

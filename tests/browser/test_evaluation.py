@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from test_journey import play  # presses a player's play button and waits for its clock to move
-from ui_helpers import assert_no_internals, wait_until
+from ui_helpers import assert_no_internals, open_page, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,7 +23,7 @@ def test_play_a_checkpoints_sample_and_export_the_best(tmp_path, evaluated_run, 
     assert best in (1, 2)
 
     server = start_ui(ws.root)
-    page.goto(server.url)
+    open_page(page, server.url)
     page.get_by_role("tab", name="Train").click()
     wait_until(lambda: "ds/old" in page.locator("#run-dropdown input").input_value(), 30, "the run selected")
     marked = page.locator("#eval-best")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ui_helpers import (assert_no_internals, choose, field, fill, memory_estimate_settled, plot_points, status_text,
-                        toasts, wait_until)
+from ui_helpers import (assert_no_internals, choose, field, fill, memory_estimate_settled, open_page, plot_points,
+                        status_text, toasts, wait_until)
 from test_journey import stop_trainer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -41,7 +41,7 @@ def make_workspace(root: Path, tortoise_voices: Path, tiny_models: Path) -> Path
 
 
 def open_run(page, server) -> None:
-    page.goto(server.url)
+    open_page(page, server.url)
     page.get_by_role("tab", name="Train").click()
     wait_until(lambda: f"{DATASET}/{RUN}" in page.locator("#run-dropdown input").input_value(), 30,
                "the run to be listed and selected")
@@ -182,7 +182,7 @@ def test_nonsense_in_every_form_gets_a_message_and_writes_nothing_outside(start_
     outside = files_outside(root)
     clip = sorted((tortoise_voices / "rainbow").glob("*.wav"))[0]
     server = start_ui(root)
-    page.goto(server.url)
+    open_page(page, server.url)
 
     # Prepare: voice names that climb out, empty, or odd; numbers out of range; a language that is none.
     page.get_by_role("tab", name="Prepare").click()

@@ -19,7 +19,7 @@ import yaml
 from playwright.sync_api import expect
 
 from test_journey import configure_run, stop_trainer
-from ui_helpers import assert_no_internals, choose, field, fill, status_text, wait_until
+from ui_helpers import assert_no_internals, choose, field, fill, open_page, status_text, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -116,7 +116,7 @@ def test_first_day_offline_from_uploads_to_a_continued_fine_tune_with_nothing_lo
     root = tmp_path / "ws"
     server = start_ui(root, "--demo", env={"HF_HUB_OFFLINE": "1"})  # offline: no model can be downloaded
     assert "models/whisper-base" in server.log()
-    page.goto(server.url)
+    open_page(page, server.url)
     page.locator("#demo-banner").get_by_text("generated audio is noise").wait_for()
 
     # Upload: a new recording, the demo's first recording under another name, and a broken file.

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tortoise_studio.metrics.writer import MetricsWriter
-from ui_helpers import assert_no_internals, dropdown_options, field, markdown_text, wait_until
+from ui_helpers import assert_no_internals, dropdown_options, field, markdown_text, open_page, wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_first_day_ui import make_dataset  # noqa: E402
@@ -51,7 +51,7 @@ def headers_fit(page, table: str) -> bool:
 def test_every_list_and_view_is_current_when_shown(start_ui, page, tmp_path):
     ws = make_workspace(tmp_path / "ws")
     server = start_ui(ws.root)
-    page.goto(server.url)
+    open_page(page, server.url)
 
     # Prepare opens on the voice with its last Prepare shown: summary, histogram in number order, tables
     page.locator("#prepare-summary").get_by_text("6 clips", exact=True).wait_for()

@@ -7,6 +7,7 @@ import shutil
 
 import soundfile
 from playwright.sync_api import expect
+from ui_helpers import open_page
 
 
 def fill_number(page, elem_id: str, value) -> None:
@@ -20,7 +21,7 @@ def test_generate_plays_a_new_result(start_ui, page, tmp_path, tiny_models, tort
     (root / "voices" / "v").mkdir(parents=True)
     shutil.copy(tortoise_voices / "rainbow" / "1.wav", root / "voices" / "v" / "1.wav")
     server = start_ui(root)
-    page.goto(server.url)
+    open_page(page, server.url)
 
     page.get_by_role("tab", name="Settings").click()
     page.locator("#settings-models-dir textarea, #settings-models-dir input").first.fill(str(tiny_models))

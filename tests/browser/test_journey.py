@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import soundfile
 
-from ui_helpers import (assert_no_internals, choose, field, fill, memory_estimate_settled, plot_points, status_text,
-                        wait_until)
+from ui_helpers import (assert_no_internals, choose, field, fill, memory_estimate_settled, open_page, plot_points,
+                        status_text, wait_until)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -86,7 +86,7 @@ def stop_trainer(run_dir: Path) -> None:
 def test_journey_from_recordings_to_a_fine_tuned_voice(start_ui, page, tmp_path, whisper_base, screenshot_dir):
     root = tmp_path / "ws"
     server = start_ui(root, "--demo")
-    page.goto(server.url)
+    open_page(page, server.url)
     page.locator("#demo-banner").get_by_text("generated audio is noise").wait_for()
 
     prepare_demo_voice(page, whisper_base)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
+from ui_helpers import open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -11,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_upload_two_clips_prepare_and_see_the_clip_table(start_ui, page, tmp_path, real_clips, whisper_base,
                                                          screenshot_dir):
     server = start_ui(tmp_path / "ws")
-    page.goto(server.url)
+    open_page(page, server.url)
     page.wait_for_function("document.title === 'Tortoise Studio'")
     page.get_by_role("tab", name="Prepare").click()
     page.locator("#prepare-upload input[type=file]").set_input_files([str(real_clips[4]), str(real_clips[5])])

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from test_launch import make_dataset, tiny_config, write_run  # shared helpers of the launch tests
-from ui_helpers import plot_points, status_text, wait_until
+from ui_helpers import open_page, plot_points, status_text, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -37,7 +37,7 @@ def test_train_watch_stop_and_reload(tmp_path, tortoise_voices, tiny_models, sta
 
 def watch_run(server, page, screenshot_dir):
 
-    page.goto(server.url)
+    open_page(page, server.url)
     page.get_by_role("tab", name="Train").click()
     dropdown = page.locator("#run-dropdown input")
     wait_until(lambda: "ds/watched" in dropdown.input_value(), 30, "the run to be listed and selected")

@@ -3,14 +3,14 @@
 import pytest
 
 from tortoise_studio.demo import DEMO_MAX_MEL_TOKENS
-from ui_helpers import dropdown_options, field, wait_settled, wait_until
+from ui_helpers import dropdown_options, field, open_page, wait_settled, wait_until
 
 pytestmark = pytest.mark.browser
 
 
 def test_settings_tab_shows_models_table(start_ui, page, tmp_path, tiny_models):
     server = start_ui(tmp_path / "ws")
-    page.goto(server.url)
+    open_page(page, server.url)
     page.wait_for_function("document.title === 'Tortoise Studio'")  # Gradio sets the title from JavaScript
     page.get_by_role("tab", name="Settings").click()
     page.locator("#settings-models-dir textarea, #settings-models-dir input").first.fill(str(tiny_models))
@@ -28,7 +28,7 @@ def banner(page):
 def test_settings_demo_button_sets_up_the_demo_and_every_tab_says_so(start_ui, page, tmp_path):
     root = tmp_path / "ws"
     server = start_ui(root)
-    page.goto(server.url)
+    open_page(page, server.url)
     page.get_by_role("tab", name="Settings").click()
     wait_settled(page, "demo-banner")
     assert banner(page).inner_text().strip() == ""  # published-size settings: no demo notice
@@ -68,7 +68,7 @@ def test_demo_flag_starts_with_the_demo_set_up(start_ui, page, tmp_path):
     root = tmp_path / "ws"
     server = start_ui(root, "--demo")
     assert "Demo ready" in server.log()
-    page.goto(server.url)
+    open_page(page, server.url)
     banner(page).get_by_text("generated audio is noise").wait_for()
     assert (root / "models" / "tiny" / "models.yaml").is_file()
     assert (root / "voices" / "demo" / "1.wav").is_file()
@@ -88,3 +88,53 @@ def test_ui_start_imports_no_heavy_library(tmp_path):
     out = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "ws"), *heavy], capture_output=True,
                          text=True, check=True, env={"GRADIO_ANALYTICS_ENABLED": "False", "PATH": "/usr/bin"})
     assert out.stdout.split() == []
+
+
+def test_an_answer_the_page_would_miss_still_arrives(start_ui, page, tmp_path, tiny_models):
+    """Gradio's page client can miss an answer (ui/app.py `_keep_answers_flowing`): when a new event is
+    registered while the server is closing the page's event stream, the client opens no other stream. Made to
+    happen here by holding requests: the stream of Check Models' event is held until the server has closed it,
+    the Save event joins meanwhile, then the closing stream is delivered. Save's answer must still arrive."""
+    server = start_ui(tmp_path / "ws")
+    open_page(page, server.url)
+    page.get_by_role("tab", name="Settings").click()
+    field(page, "settings-models-dir").fill(str(tiny_models))
+    joins, streams = [], []
+    page.route("**/queue/join*", lambda route: joins.append(route))
+    page.route("**/queue/data*", lambda route: streams.append(route))
+
+    ticks = []
+
+    def button_event() -> object:
+        """The next event of a button held on its way to the server (keep-alive ticks, which send no data, are
+        held aside)."""
+        for _ in range(400):
+            while joins:
+                route = joins.pop(0)
+                if route.request.post_data_json.get("data"):
+                    return route
+                ticks.append(route)
+            page.wait_for_timeout(50)  # lets Playwright run the route handlers
+        raise AssertionError("no event of the button")
+
+    # a stream that opened before the routes (a keep-alive tick's) has to end first: it would carry the answers
+    wait_until(lambda: page.wait_for_timeout(50) or
+               sum("/queue/data" in r.url for r in page.queue_requests) == len(streams), 30, "no stream but held ones")
+    page.locator("#settings-check").click()
+    button_event().continue_()  # the first event's stream opens...
+    wait_until(lambda: page.wait_for_timeout(50) or streams, 20, "the page's event stream")
+    first_stream = streams.pop(0)  # ...and is held
+    page.locator("#settings-save").click()
+    save = button_event()
+    closed = first_stream.fetch()  # the server ends the stream: the first event answered and none is pending
+    with page.expect_response(lambda r: r.request == save.request):
+        save.continue_()  # the server takes the event; the page counts on the open stream
+    page.evaluate("() => new Promise(done => setTimeout(() => setTimeout(done)))")  # the page reads that answer
+    first_stream.fulfill(response=closed)  # now the page reads the close: no stream is open
+    page.unroute("**/queue/data*")
+    for tick in ticks + joins:  # the keep-alive ticks held on the way go on
+        tick.continue_()
+    page.route("**/queue/join*", lambda route: route.continue_())  # and the next ones (unroute would not
+    # release a join held just now)
+    page.locator("#settings-message").get_by_text("Saved").wait_for(timeout=15_000)
+    assert str(tiny_models) in (tmp_path / "ws" / "settings.json").read_text()

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tortoise_studio.text import load_tokenizer
 from tortoise_studio.workspace import Workspace
+from ui_helpers import open_page
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +25,7 @@ def test_train_a_tokenizer_and_see_a_sentence_split(start_ui, page, tmp_path, sc
     (folder / "train.txt").write_text("".join(f"audio/c{i}.wav|{t}\n" for i, t in enumerate(LINES)), encoding="utf-8")
     (folder / "dataset.json").write_text(json.dumps({"language": "ru"}))
     server = start_ui(ws.root)
-    page.goto(server.url)
+    open_page(page, server.url)
     page.wait_for_function("document.title === 'Tortoise Studio'")
     page.get_by_role("tab", name="Prepare").click()
     page.get_by_text("Tokenizer (another language)").click()

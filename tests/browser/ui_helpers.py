@@ -20,6 +20,28 @@ def wait_until(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout * SLACK:g} s waiting for {what}")
 
 
+def wait_answered(page, timeout: float = 60) -> None:
+    """Until every event the page sent has its answer: no request to Gradio's queue (an event joining, or the
+    stream its answers come on, which the server ends once none is pending) for half a second. A field that a
+    page-load event fills takes what is typed only after that (the load's answer would put its value back)."""
+    quiet_since = time.monotonic()
+    deadline = quiet_since + timeout * SLACK
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(50)  # lets Playwright report the page's requests
+        if page.queue_requests:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 0.5:
+            return
+    raise AssertionError(f"the page's events still had no answer after {timeout * SLACK:g} s")
+
+
+def open_page(page, url: str) -> None:
+    """Open the studio and wait until the page-load events have answered (before that, what is typed into a
+    field they fill can be replaced by their answer)."""
+    page.goto(url)
+    wait_answered(page)
+
+
 def field(page, elem_id: str):
     """The text or number input inside a Gradio block."""
     return page.locator(f"#{elem_id} textarea, #{elem_id} input").first

@@ -44,7 +44,25 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             if "read_lists_on" in parts[title]:
                 parts[title]["read_lists_on"]([app.load, tab.select])
         _follow_settings(ctx, app, banner, parts)
+        _keep_answers_flowing()
     return app
+
+
+# Seconds between the page's keep-alive events (a missed answer arrives at most this late).
+ANSWER_PUMP_SECONDS = 3.0
+
+
+def _keep_answers_flowing() -> None:
+    """A tick that keeps every answer arriving. Gradio's page client can miss one: the server closes the page's
+    event stream as soon as no event of the page is pending, and when a new event is registered just before that
+    close message is read, the client counts on the closing stream and opens no other. The new event's answer
+    then waits on the server until the page sends another event, which on an idle page is never: a button that
+    never answers (seen under load, several times, in different forms). An event every few seconds opens a
+    stream that delivers it."""
+    async def pump():
+        return None
+
+    gr.Timer(ANSWER_PUMP_SECONDS).tick(pump, None, None, show_progress="hidden", concurrency_limit=None)
 
 
 def _follow_settings(ctx: AppContext, app: gr.Blocks, banner: gr.Markdown, parts: dict[str, dict]) -> None:
