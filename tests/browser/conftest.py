@@ -18,7 +18,7 @@ from ui_helpers import SLACK
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 # --mute-audio: media play on Chromium's silent output whatever sound devices the machine has (the players that
-# once never started were rendered again after the click: test_journey.play presses again for that)
+# once never started were rendered again after the click: ui_helpers.play presses again for that)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--mute-audio"]
 

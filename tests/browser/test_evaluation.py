@@ -7,8 +7,7 @@ import shutil
 
 import pytest
 
-from test_journey import play  # presses a player's play button and waits for its clock to move
-from ui_helpers import assert_no_internals, open_page, wait_until
+from ui_helpers import assert_no_internals, open_page, play, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from ui_helpers import (assert_no_internals, choose, field, fill, memory_estimate_settled, open_page, plot_points,
-                        status_text, toasts, wait_until)
-from test_journey import stop_trainer
+                        status_text, stop_trainer, toasts, wait_until)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -123,3 +123,34 @@ def dropdown_options(page, elem_id: str) -> list[str]:
     names = [text.strip().splitlines()[-1].strip() for text in options.all_inner_texts()]  # after the ✓ of the chosen one
     page.keyboard.press("Escape")
     return names
+
+
+def stop_trainer(run_dir) -> None:
+    """Never leave a trainer behind, whatever failed."""
+    from tortoise_studio.errors import UserError
+    from tortoise_studio.runs.launch import stop_run
+    try:
+        stop_run(run_dir, timeout=20)
+    except UserError:
+        pass
+
+
+def play(page, block: str, name: str) -> None:
+    """Press the player's play button and see its clock move (WaveSurfer keeps its <audio> in a shadow root)."""
+    download = page.locator(f"{block} a[download]")
+    wait_until(lambda: (download.get_attribute("download") or "") == name, 30, f"{name} in the player")
+    clock = """(sel) => { const root = document.querySelector(sel + ' #waveform div')?.shadowRoot;
+                          const media = root && root.querySelector('audio, video');
+                          return media ? (media.paused && media.currentTime === 0 ? 'idle' : media.currentTime) : null; }"""
+    # A player that the page re-renders after the click (the section's second update of the same file, which on
+    # a loaded machine can land after the click) comes back paused at 0: press play again, as a user would.
+    pressed = [0.0]
+
+    def playing() -> bool:
+        state = page.evaluate(clock, block)
+        if state == "idle" and time.monotonic() - pressed[0] > 5:
+            page.locator(f"{block} button.play-pause-button").click()
+            pressed[0] = time.monotonic()
+        return isinstance(state, (int, float)) and state > 0.2
+
+    wait_until(playing, 120, "the result to play")
