@@ -131,16 +131,38 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, tmp_path):
+def page(browser, request):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(30_000 * SLACK)  # Playwright's own waits get the same slack as wait_until
-    # the page's requests to Gradio's queue that have not finished (ui_helpers.wait_answered reads them)
+    # the page's requests to Gradio's queue that have not finished (ui_helpers.wait_answered reads them), and a
+    # log of them with the page's console errors, printed when the test fails (what was asked, what answered)
     page.queue_requests = in_flight = set()
-    page.on("request", lambda request: "/queue/" in request.url and in_flight.add(request))
-    page.on("requestfinished", lambda request: in_flight.discard(request))
-    page.on("requestfailed", lambda request: in_flight.discard(request))
+    log: list[str] = []
+    started = time.monotonic()
+
+    def note(what: str, req) -> None:
+        if "/queue/" in req.url:
+            body = (req.post_data or "")[:160] if what == "sent" else ""
+            log.append(f"{time.monotonic() - started:7.1f} {what} {req.method} {req.url.split('?')[0]} {body}")
+
+    def sent(req):
+        if "/queue/" in req.url:
+            in_flight.add(req)
+        note("sent", req)
+
+    def ended(req, how: str):
+        in_flight.discard(req)
+        note(how, req)
+
+    page.on("request", sent)
+    page.on("requestfinished", lambda req: ended(req, "done"))
+    page.on("requestfailed", lambda req: ended(req, "FAILED"))
+    page.on("console", lambda msg: msg.type == "error" and log.append(
+        f"{time.monotonic() - started:7.1f} console error: {msg.text[:300]}"))
     yield page
+    if getattr(request.node, "report_call", None) is not None and request.node.report_call.failed:
+        print("The page's queue requests and console errors:\n" + "\n".join(log[-400:]))
     context.close()
 
 

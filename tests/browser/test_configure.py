@@ -10,7 +10,7 @@ import pytest
 from tortoise_studio import config as C
 from tortoise_studio.ui import configure_section as cs
 from tortoise_studio.workspace import Workspace
-from ui_helpers import open_page
+from ui_helpers import open_page, wait_answered
 
 pytestmark = pytest.mark.browser
 
@@ -81,6 +81,7 @@ def open_configure(page, server) -> None:
     open_page(page, server.url)
     page.get_by_role("tab", name="Train").click()
     widget(page, "dataset").locator("input").first.wait_for()
+    wait_answered(page)  # the tab's refresh (the latest dataset chosen, its schedule and estimate) has answered
 
 
 def test_save_writes_the_form_and_load_refills_it(start_ui, page, workspace_root, screenshot_dir):

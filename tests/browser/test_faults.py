@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ui_helpers import (assert_no_internals, choose, field, fill, memory_estimate_settled, open_page, plot_points,
-                        status_text, stop_trainer, toasts, wait_until)
+                        status_text, stop_trainer, toasts, wait_answered, wait_until)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -156,6 +156,9 @@ def expect(page, elem_id: str, *needles: str, timeout: float = 180) -> str:
     box = page.locator(f"#{elem_id}")
 
     shown = [""]
+    # the press's event first: until it answers, the box shows the answer before, which may hold every needle
+    # too (and a button whose event is still pending ignores the next press)
+    wait_answered(page)
 
     def answer() -> str:
         range_toasts = [t for t in toasts(page) if RANGE_TOAST.search(t)]
@@ -186,10 +189,13 @@ def test_nonsense_in_every_form_gets_a_message_and_writes_nothing_outside(start_
     # Prepare: voice names that climb out, empty, or odd; numbers out of range; a language that is none.
     page.get_by_role("tab", name="Prepare").click()
     page.locator("#prepare-upload input[type=file]").set_input_files(str(clip))
-    for name in ("../../escape", "..", "a/b", " ", "x" * 300, "con\u0000trol"):
+    # each refusal says something of its own: an answer is never taken for the one before it
+    for name, reason in (("../../escape", "'../../escape'"), ("..", "'..'"), ("a/b", "'a/b'"),
+                         (" ", "type a new voice name"), ("x" * 300, "longer than 100 characters"),
+                         ("con\u0000trol", "control character")):
         fill(page, "prepare-new-voice", name)
         page.locator("#prepare-add").click()
-        expect(page, "prepare-status", "Not added", "voice")
+        expect(page, "prepare-status", "Not added", "voice", reason)
     page.get_by_text("Options", exact=True).click()
     fill(page, "prepare-new-voice", "Zoë 🐢 ünïcode")  # unicode is a fine name: it lands inside voices/
     page.locator("#prepare-add").click()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from test_configure import open_configure, set_value, widget
-from ui_helpers import wait_until
+from ui_helpers import wait_answered, wait_until
 from tortoise_studio.workspace import Workspace
 
 pytestmark = pytest.mark.browser
@@ -32,6 +32,7 @@ ESTIMATE = r"Estimated peak memory: ([\d.]+) GB of ([\d.]+) GB RAM"
 
 def estimate_gb(page, previous: str | None = None) -> tuple[float, str]:
     note = page.locator("#config-memory")
+    wait_answered(page)  # the estimate of the last change, not one on its way from before
     note.get_by_text("Estimated peak memory:").wait_for(timeout=90_000)
     if previous is not None:  # wait for the estimate to follow the change
         page.wait_for_function("([el, old]) => el.innerText !== old",
