@@ -1,5 +1,5 @@
 """Exact training: every clip's true targets in any batch, and the same run for any accumulation, any
-number of processes and two (simulated) machines. Tiny models, real clips, real torch.distributed (gloo)."""
+number of processes (also stopped midway and resumed) and two (simulated) machines. Tiny models, real clips, real torch.distributed (gloo)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from test_distributed import _assert_same_losses, _assert_same_weights, _losses,
 from test_launch import wait_for
 from train_helpers import make_dataset, make_run, rows
 from tortoise_studio.dataset.audio import load_audio
-from tortoise_studio.runs.launch import run_foreground, start_run
+from tortoise_studio.runs.checkpoints import latest_checkpoint
+from tortoise_studio.runs.launch import run_foreground, run_status, start_run
 from tortoise_studio.models.dvae import DiscreteVAE
 from tortoise_studio.models.mel import normalized_mel
-from tortoise_studio.runs.status import local_pid_files, log_tail
+from tortoise_studio.runs.status import local_pid_files, log_tail, read_pid_file
 from tortoise_studio.train.cache import TAIL_SILENCE, FeatureEncoder, code_count
 from tortoise_studio.dataset.audio import MAX_CLIP_SAMPLES
 from tortoise_studio.train.data import collate, step_widths
@@ -130,8 +131,21 @@ def test_gradient_accumulation_does_not_change_the_run(space, tiny_models, refer
 def test_two_processes_give_the_run_of_one(space, tiny_models, reference):
     config = make_run(space, tiny_models, run="two-gpus", max_steps=STEPS, gpus=2)
     _train(config)
+    assert read_pid_file(config.parent).argv[2] == "torch.distributed.run"
     start, = rows(config.parent, event="start")
     assert start["processes"] == 2
+    _same_run(reference, config.parent)
+    assert run_status(config.parent).state in ("stopped", "done")
+
+
+@pytest.mark.slow
+def test_a_two_process_run_stopped_midway_resumes_to_the_run_of_one(space, tiny_models, reference):
+    half = STEPS // 2
+    config = make_run(space, tiny_models, run="two-gpus-resumed", max_steps=half, gpus=2)
+    _train(config)
+    assert latest_checkpoint(config.parent).step == half
+    _train(config, resume="latest", overrides=[f"max_steps={STEPS}"])
+    assert [row["step"] for row in rows(config.parent, event="resume")] == [half]
     _same_run(reference, config.parent)
 
 
@@ -146,8 +160,11 @@ def test_two_machines_simulated_on_one_give_the_run_of_one(space, tiny_models, r
     config = make_run(space, tiny_models, run="two-nodes", max_steps=STEPS, nodes=2)
     endpoint = f"127.0.0.1:{_free_port()}"
     start_run(config, nnodes=2, node_rank=1, rdzv_endpoint=endpoint, detach=True)
+    assert "--node-rank=1" in read_pid_file(config.parent, "run.node1.pid").argv  # the same run's other part
     code = run_foreground(config, echo=False, nnodes=2, node_rank=0, rdzv_endpoint=endpoint)
     assert code == 0, log_tail(config.parent, lines=40)
+    argv = read_pid_file(config.parent).argv
+    assert "--nnodes=2" in argv and f"--rdzv-endpoint={endpoint}" in argv and "--node-rank=0" in argv
     # Node 1 may still be shutting down; the next test launches in this workspace and would
     # rightly refuse to share the CPU with a run that is still alive.
     wait_for(lambda: not any(info.alive() for info in local_pid_files(config.parent)), 60, "node 1 to exit")
