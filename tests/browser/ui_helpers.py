@@ -54,6 +54,7 @@ def fill(page, elem_id: str, value: str) -> None:
 
 
 def choose(page, elem_id: str, option: str) -> None:
+    wait_answered(page)  # a dropdown that an event on its way updates would close under the click
     page.locator(f"#{elem_id} input").first.click()
     page.get_by_role("option", name=option, exact=True).click()
 
@@ -116,7 +117,9 @@ def wait_settled(page, elem_id: str, timeout: float = 30) -> None:
 
 
 def dropdown_options(page, elem_id: str) -> list[str]:
-    """The choices a dropdown offers now (opens it, reads them, closes it)."""
+    """The choices a dropdown offers now (opens it, reads them, closes it). After the page's events have
+    answered: a list that a tab's refresh updates while it is open closes again."""
+    wait_answered(page)
     page.locator(f"#{elem_id} input").first.click()
     options = page.get_by_role("option")
     options.first.wait_for()
