@@ -57,8 +57,8 @@ def _keep_answers_flowing() -> None:
     event stream as soon as no event of the page is pending, and when a new event is registered just before that
     close message is read, the client counts on the closing stream and opens no other. The new event's answer
     then waits on the server until the page sends another event, which on an idle page is never: a button that
-    never answers (seen under load, several times, in different forms). An event every few seconds opens a
-    stream that delivers it."""
+    never answers. The window is short, wider on a loaded machine; tests/browser/test_shell.py makes the race
+    happen. An event every few seconds opens a stream that delivers it."""
     async def pump():
         return None
 
