@@ -30,13 +30,10 @@ def workspace_root(tmp_path, real_clips, tiny_models) -> Path:
 ESTIMATE = r"Estimated peak memory: ([\d.]+) GB of ([\d.]+) GB RAM"
 
 
-def estimate_gb(page, previous: str | None = None) -> tuple[float, str]:
+def estimate_gb(page) -> tuple[float, str]:
     note = page.locator("#config-memory")
     wait_answered(page)  # the estimate of the last change, not one on its way from before
     note.get_by_text("Estimated peak memory:").wait_for(timeout=90_000)
-    if previous is not None:  # wait for the estimate to follow the change
-        page.wait_for_function("([el, old]) => el.innerText !== old",
-                               arg=[note.element_handle(), previous], timeout=90_000)
     # settled: the figure itself, not a progress line of an estimate still on its way
     text = wait_until(lambda: re.search(ESTIMATE, t := note.inner_text()) and t, 90, "the estimate's figure")
     return float(re.search(ESTIMATE, text).group(1)), text

@@ -108,14 +108,14 @@ def test_an_answer_the_page_would_miss_still_arrives(start_ui, page, tmp_path, t
     def button_event() -> object:
         """The next event of a button held on its way to the server (keep-alive ticks, which send no data, are
         held aside)."""
-        for _ in range(400):
+        def held():
+            page.wait_for_timeout(50)  # lets Playwright run the route handlers
             while joins:
                 route = joins.pop(0)
                 if route.request.post_data_json.get("data"):
                     return route
                 ticks.append(route)
-            page.wait_for_timeout(50)  # lets Playwright run the route handlers
-        raise AssertionError("no event of the button")
+        return wait_until(held, 20, "the button's event")
 
     # a stream that opened before the routes (a keep-alive tick's) has to end first: it would carry the answers
     wait_until(lambda: page.wait_for_timeout(50) or
