@@ -3,7 +3,7 @@
 import pytest
 
 from tortoise_studio.demo import DEMO_MAX_MEL_TOKENS
-from ui_helpers import dropdown_options, field, open_page, wait_settled, wait_until
+from ui_helpers import dropdown_options, field, open_page, wait_answered, wait_settled, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -99,6 +99,7 @@ def test_an_answer_the_page_would_miss_still_arrives(start_ui, page, tmp_path, t
     open_page(page, server.url)
     page.get_by_role("tab", name="Settings").click()
     field(page, "settings-models-dir").fill(str(tiny_models))
+    wait_answered(page)  # the tab's and the field's own events answered: the next events held are the buttons'
     joins, streams = [], []
     page.route("**/queue/join*", lambda route: joins.append(route))
     page.route("**/queue/data*", lambda route: streams.append(route))
