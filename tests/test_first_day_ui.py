@@ -237,7 +237,7 @@ def test_only_gradios_renamed_status_code_warning_is_silenced():
 def test_an_idle_server_keeps_the_cpu_idle():
     """Gradio's queue looks for new events in a loop, by default every 0.001 s (an idle server then keeps 8% of
     a core busy). The launcher's calm_queue slows that loop: a second of the real queue with nothing to do costs
-    a few milliseconds of CPU (measured on this thread, where the loop runs)."""
+    a few milliseconds of CPU (measured on the thread the loop runs on)."""
     import asyncio
 
     import gradio as gr
@@ -257,9 +257,16 @@ def test_an_idle_server_keeps_the_cpu_idle():
         queue.stopped = True
         await asyncio.gather(*loops)
 
-    started = time.thread_time()
-    asyncio.run(idle(1.0))
-    assert time.thread_time() - started < 0.03
+    def spent_idle() -> None:  # in a thread of its own: a test before may have left an event loop running here
+        started = time.thread_time()
+        asyncio.run(idle(1.0))
+        spent.append(time.thread_time() - started)
+
+    spent = []
+    thread = threading.Thread(target=spent_idle)
+    thread.start()
+    thread.join(30)
+    assert spent and spent[0] < 0.03, spent
 
 
 def test_generate_warms_up_in_the_background_only_for_the_demo(ctx, workspace, tiny_models):
