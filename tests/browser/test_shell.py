@@ -74,6 +74,28 @@ def test_demo_flag_starts_with_the_demo_set_up(start_ui, page, tmp_path):
     assert (root / "voices" / "demo" / "1.wav").is_file()
 
 
+# Counts the frames the page asks the browser for; set up before any script of the page runs.
+COUNT_FRAMES = """(() => { const frame = window.requestAnimationFrame.bind(window); window.framesAsked = 0;
+    window.requestAnimationFrame = (callback) => { window.framesAsked++; return frame(callback); }; })();"""
+
+
+def test_an_idle_page_asks_for_no_animation_frames(start_ui, page, tmp_path):
+    """Gradio's page-level loading tracker leaves its elapsed-time loop running after the app loads (60 frames
+    a second for as long as the page is open, ui/page_script.py). The studio's page runs that loop on a
+    timer: an idle page asks for next to no frames, and an elapsed-time callback still runs."""
+    page.add_init_script(COUNT_FRAMES)
+    server = start_ui(tmp_path / "ws")
+    open_page(page, server.url)
+    before = page.evaluate("window.framesAsked")
+    page.wait_for_timeout(3000)
+    # Gradio's loop alone asks for about 180 in 3 s; the rest (the keep-alive tick's transitions) for 10 to 40
+    assert page.evaluate("window.framesAsked") - before < 90
+    # written as Gradio's minified tracker has it
+    elapsed = page.evaluate("""() => new Promise(done => { const started = performance.now();
+        requestAnimationFrame(() => done((performance.now()-started)/1e3)); })""")
+    assert elapsed >= 0.09  # on the timer's tenth of a second, not the next frame
+
+
 def test_ui_start_imports_no_heavy_library(tmp_path):
     """The first page comes in seconds because torch, TorToiSe and Whisper load when first needed."""
     import subprocess

@@ -84,7 +84,10 @@ def ui_command(args: argparse.Namespace, workspace: Workspace) -> int:
         print(set_up_demo(workspace), flush=True)
     app = build_app(ctx)
     calm_queue(app.queue(default_concurrency_limit=4))
+    from starlette.middleware import Middleware
+    from .page_script import EarlyScript
     print(f"Tortoise Studio: workspace {workspace.root}", flush=True)
     app.launch(server_name=host, server_port=port, auth=auth, share=args.share,
-               allowed_paths=served_folders(workspace), inbrowser=False, show_error=True, css=CSS)
+               allowed_paths=served_folders(workspace), inbrowser=False, show_error=True, css=CSS,
+               app_kwargs={"middleware": [Middleware(EarlyScript)]})
     return 0
