@@ -21,6 +21,7 @@ def http_status(url: str, cookies: str | None = None) -> int:
 def test_files_outside_the_workspace_are_refused(start_ui, tmp_path):
     root = tmp_path / "ws"
     server = start_ui(root)
+    assert "warning" not in server.log()  # loopback, no login: nothing to warn of
     (root / "voices" / "bob").mkdir(parents=True)
     (root / "voices" / "bob" / "note.txt").write_text("inside")
     outside = tmp_path / "secret.txt"
@@ -78,6 +79,4 @@ def free_port() -> int:
 
 def test_open_address_without_auth_warns(start_ui, tmp_path):
     server = start_ui(tmp_path / "ws", "--listen", f"0.0.0.0:{free_port()}")  # the last --listen wins
-    assert "without --auth" in server.log()
-    quiet = start_ui(tmp_path / "ws2")
-    assert "warning" not in quiet.log()
+    assert "without --auth" in server.log()  # (a loopback server's log has no warning: the first test here)

@@ -47,15 +47,18 @@ def quiet_known_warnings() -> None:
                             category=StarletteDeprecationWarning)
 
 
-# How often Gradio's queue looks for a new event, and for progress to report, while it has none (Gradio's own
-# 0.001 s and 0.01 s keep an idle server 8% busy; these add at most a few hundredths of a second to an answer).
+# How often Gradio's queue looks for a new event (Gradio's own 0.001 s keeps an idle server 8% busy; this adds at
+# most a few hundredths of a second to an answer), and how often it sends a running job's progress to the page
+# (Gradio's own 0.01 s: each message costs the page a pass over every component's status, a fifth of a CPU
+# second here, so a job reporting often kept the browser's core busy; a bar moving twice a second reads the same).
 QUEUE_POLL_SECONDS = 0.02
-PROGRESS_POLL_SECONDS = 0.1
+PROGRESS_POLL_SECONDS = 0.5
 
 
 def calm_queue(app) -> None:
-    """Make an idle server idle: Gradio's queue polls for events in a loop; it polls less often here. The
-    attributes are Gradio's own (gradio/queueing.py); with a Gradio that lacks them nothing changes."""
+    """Make an idle server idle and a busy page calm: Gradio's queue polls for events, and for progress to send,
+    in loops; they run less often here. The attributes are Gradio's own (gradio/queueing.py); with a Gradio
+    that lacks them nothing changes."""
     queue = getattr(app, "_queue", None)
     for name, seconds in (("sleep_when_free", QUEUE_POLL_SECONDS),
                           ("progress_update_sleep_when_free", PROGRESS_POLL_SECONDS)):
