@@ -49,8 +49,8 @@ def build_app(ctx: AppContext) -> gr.Blocks:
 
 
 # Seconds between the page's keep-alive events (a missed answer arrives at most this late). Every event costs the
-# page's Gradio client a pass over each component's status (a fifth of a CPU second here): 3 s kept an idle page
-# 7% busy.
+# page's Gradio client passes over each component's status (about a fifth of a CPU second an event here): 3 s
+# kept an idle page 7% busy.
 ANSWER_PUMP_SECONDS = 6.0
 
 

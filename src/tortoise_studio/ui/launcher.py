@@ -49,8 +49,8 @@ def quiet_known_warnings() -> None:
 
 # How often Gradio's queue looks for a new event (Gradio's own 0.001 s keeps an idle server 8% busy; this adds at
 # most a few hundredths of a second to an answer), and how often it sends a running job's progress to the page
-# (Gradio's own 0.01 s: each message costs the page a pass over every component's status, a fifth of a CPU
-# second here, so a job reporting often kept the browser's core busy; a bar moving twice a second reads the same).
+# (Gradio's own 0.01 s: each message costs the page a pass over every component's status, about a tenth of a
+# CPU second here, so a job reporting often kept the browser's core busy; a bar moving twice a second reads the same).
 QUEUE_POLL_SECONDS = 0.02
 PROGRESS_POLL_SECONDS = 0.5
 
