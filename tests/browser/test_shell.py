@@ -1,9 +1,11 @@
 """The web UI shell: a real server process, a real browser, the Settings tab and the demo notice."""
 
+from collections import Counter
+
 import pytest
 
 from tortoise_studio.demo import DEMO_MAX_MEL_TOKENS
-from ui_helpers import dropdown_options, field, open_page, wait_answered, wait_settled, wait_until
+from ui_helpers import dropdown_options, field, fill, open_page, wait_answered, wait_settled, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -79,14 +81,40 @@ COUNT_FRAMES = """(() => { const frame = window.requestAnimationFrame.bind(windo
     window.requestAnimationFrame = (callback) => { window.framesAsked++; return frame(callback); }; })();"""
 
 
-def test_an_idle_page_asks_for_no_animation_frames(start_ui, page, tmp_path):
-    """Gradio's page-level loading tracker leaves its elapsed-time loop running after the app loads (60 frames
-    a second for as long as the page is open, ui/page_script.py). The studio's page runs that loop on a
-    timer: once what the page shows has settled, it asks for no frame at all, and an elapsed-time callback
-    still runs."""
+def test_an_idle_page_asks_for_nothing(start_ui, page, tmp_path):
+    """Left alone, the page sends no event but the keep-alive tick, and asks for no animation frame.
+
+    Events: listeners that shared a trigger once kept each other going (ui/events.py); on a loaded machine the
+    Train tab of a fresh workspace sent three events every fraction of a second for as long as it was open.
+    Made to happen here by a field's second change coming while the first one's events run (their answers are
+    held): each event then runs once or twice more and the page goes quiet.
+    Frames: Gradio's page-level loading tracker leaves its elapsed-time loop running after the app loads (60
+    frames a second, ui/page_script.py): the studio's page runs that loop on a timer, so once what the page
+    shows has settled it asks for no frame at all, and an elapsed-time callback still runs."""
     page.add_init_script(COUNT_FRAMES)
     server = start_ui(tmp_path / "ws")
     open_page(page, server.url)
+    page.get_by_role("tab", name="Train").click()
+    wait_answered(page, 20)
+    held = []
+    page.route("**/queue/data*", lambda route: route.continue_() if held is None else held.append(route))
+    fill(page, "config-dataset", "first")
+    wait_until(lambda: page.wait_for_timeout(50) or held, 20, "the stream of the first change's answers")
+    field(page, "config-dataset").fill("second", force=True)  # the first change's progress covers the field
+    field(page, "config-dataset").press("Tab")
+    page.wait_for_timeout(300)
+    sent = []
+    page.on("request", lambda request: "/queue/join" in request.url and sent.append(request.post_data_json))
+    for route in held:
+        route.continue_()
+    held = None
+    wait_answered(page, 20)
+    runs = Counter(event["fn_index"] for event in sent if event.get("data"))  # the keep-alive tick sends none
+    assert max(runs.values(), default=0) <= 2, f"events sent after the answers came (event: times): {runs}"
+    wait_until(lambda: "second" in page.locator("#config-memory").inner_text(), 20, "the last change's estimate")
+    sent.clear()
+    page.wait_for_timeout(3000)
+    assert [event for event in sent if event.get("data")] == []
 
     def a_second_without_frames() -> bool:
         before = page.evaluate("window.framesAsked")

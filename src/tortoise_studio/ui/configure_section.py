@@ -385,18 +385,21 @@ def build(ctx: AppContext) -> dict:
     saved_path = gr.Textbox(label="Saved configuration", interactive=False, elem_id="config-saved-path")
 
     def preview(run_name, *values):
-        return schedule_preview(ctx, run_name, list(values))
+        # the model sources follow the dataset: its own checkpoints are sources too
+        dataset = values[KEYS.index("dataset")]
+        return *schedule_preview(ctx, run_name, list(values)), gr.update(choices=source_choices(ctx, dataset))
 
-    # One listener for every field; "always_last" coalesces the burst of changes a Load or Accept makes.
-    gr.on([w.change for w in inputs] + [run.change], preview, [run, *inputs], [plot, summary],
-          trigger_mode="always_last", show_progress="hidden")
+    preview_outputs = [plot, summary, widgets["model.source"]]
 
     def estimate(*values):
         return memory_handler(ctx, list(values))
 
-    # Its own listener: the first estimate of a model size measures it for a few seconds, the plot need not wait.
-    gr.on([w.change for w in inputs], estimate, inputs, memory_note, trigger_mode="always_last",
-          show_progress="hidden")
+    # One listener for every field; "always_last" coalesces the burst of changes a Load or Accept makes. The
+    # estimate follows the plot (the first estimate of a model size measures it for a few seconds: the plot need
+    # not wait) in the same chain: see ui/events.py for why a field's change has this one listener and no other.
+    gr.on([w.change for w in inputs] + [run.change], preview, [run, *inputs], preview_outputs,
+          trigger_mode="always_last", show_progress="hidden").then(
+        estimate, inputs, memory_note, trigger_mode="always_last", show_progress="hidden")
 
     def on_validate(*values):
         return validate_handler(ctx, list(values))
@@ -438,14 +441,12 @@ def build(ctx: AppContext) -> dict:
         # the lists as the workspace is now, then the schedule and the memory estimate: a dataset that did not
         # change fires no change event, and the page must not open without them
         gr.on(triggers, on_refresh, lists[:2], lists, show_progress="hidden").then(
-            preview, [run, *inputs], [plot, summary], show_progress="hidden").then(
+            preview, [run, *inputs], preview_outputs, show_progress="hidden").then(
             estimate, inputs, memory_note, show_progress="hidden")
 
     widgets["dataset"].focus(lambda: gr.update(choices=ctx.workspace.list_datasets()), None, widgets["dataset"])
     load_path.focus(lambda: gr.update(choices=saved_configs(ctx)), None, load_path)
     widgets["tokenizer"].focus(lambda: gr.update(choices=_tokenizer_choices(ctx)), None, widgets["tokenizer"])
-    widgets["dataset"].change(lambda d: gr.update(choices=source_choices(ctx, d)), widgets["dataset"],
-                              widgets["model.source"])
     return {"read_lists_on": read_lists_on, "saved_path": saved_path, "run": run, "widgets": widgets,
             "message": message, "plot": plot, "summary": summary, "memory": memory_note,
             "suggestions": suggestions, "load_path": load_path, "save": save, "load": load}

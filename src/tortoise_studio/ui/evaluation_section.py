@@ -139,11 +139,16 @@ def build(ctx: AppContext, run: gr.Dropdown, reader: Callable[[str], MetricsRead
                 gr.update(choices=choices, value=step), *sample_slots(run_dir, step), gr.Timer(active=alive))
 
     outputs = [errors, plot, best, checkpoint, *slots, timer]
-    run.change(refresh, [run, checkpoint], outputs)
+
+    def show_run_after(event) -> None:
+        """Show the run the dropdown changed to, after the event that reacts to that change (the Run section's
+        own view): a run's change has one listener (ui/events.py)."""
+        event.then(refresh, [run, checkpoint], outputs)
+
     timer.tick(refresh, [run, checkpoint], outputs)
     checkpoint.input(lambda r, s: sample_slots(r, s), [run, checkpoint], slots)
     export.click(lambda r: export_best(ctx, r, reader(r) if r else None), run, export_message)
-    return {"plot": plot, "best": best, "export": export, "export_message": export_message,
+    return {"show_run_after": show_run_after, "plot": plot, "best": best, "export": export, "export_message": export_message,
             "checkpoint": checkpoint, "errors": errors, "slots": slots, "timer": timer}
 
 

@@ -451,7 +451,8 @@ def build(ctx: AppContext) -> dict:
                 v["checkpoint_steps"], *relisted)
 
     select_outputs = [*view_outputs, checkpoint, seen_checkpoints, compare, listed_state]
-    run.change(on_select, view_inputs, select_outputs)
+    # the checkpoint scores follow in the same chain: a run's change has this one listener (ui/events.py)
+    evaluation["show_run_after"](run.change(on_select, view_inputs, select_outputs))
     timer.tick(on_tick, [seen_checkpoints, listed_state, *view_inputs],
                [*view_outputs, checkpoint, seen_checkpoints, run, listed_state])
 
@@ -459,8 +460,17 @@ def build(ctx: AppContext) -> dict:
         shown, v = show(*values)
         return (*shown, v["axis_error"])
 
-    gr.on([smoothing.release, xmin.submit, xmax.submit, ymin.submit, ymax.submit], on_axes, view_inputs,
-          [*view_outputs, message])
+    axes_outputs = [*view_outputs, message]
+    gr.on([xmin.submit, xmax.submit, ymin.submit, ymax.submit], on_axes, view_inputs, axes_outputs)
+
+    def compared(runs, smoothing_value):
+        return gr.update(value=compare_frame(ctx, runs, smoothing_value))
+
+    def on_smoothing(runs, *values):
+        # smoothing redraws the run's plots and the comparison in one listener (ui/events.py)
+        return *on_axes(*values), compared(runs, values[1])
+
+    smoothing.release(on_smoothing, [compare, *view_inputs], [*axes_outputs, compare_plot])
 
     def on_refresh(current):
         choices = run_choices(ctx)
@@ -504,8 +514,7 @@ def build(ctx: AppContext) -> dict:
         return tensorboard_handler(ctx, run_dir, _page_host(request))
 
     tensorboard.click(on_tensorboard, run, tensorboard_link)
-    gr.on([compare.change, smoothing.release], lambda runs, s: gr.update(value=compare_frame(ctx, runs, s)),
-          [compare, smoothing], compare_plot)
+    compare.change(compared, [compare, smoothing], compare_plot)
     return {"read_lists_on": read_lists_on, "run_dropdown": run, "checkpoint": checkpoint, "train": train, "stop": stop, "resume": resume,
             "continue": continue_new, "start_over": start_over,
             "status": status, "banner": banner_md, "warning": warning, "log": log, "loss_plot": losses,
