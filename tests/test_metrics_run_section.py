@@ -78,6 +78,23 @@ def test_view_of_a_failed_run_shows_banner_status_and_log(ctx, workspace):
     assert losses[losses["series"] == "train mel"]["step"].tolist() == list(range(1, 13))
 
 
+def test_a_tick_redraws_the_plots_only_when_rows_arrived(ctx, workspace):
+    run_dir = make_run(workspace, "alice", "r1", steps=5)
+    first = rs.view(ctx, str(run_dir), 0.0, 0, 0, 0, 0)
+    assert first["drawn"] == (str(run_dir), 5, 0)
+    again = rs.unless_drawn(rs.view(ctx, str(run_dir), 0.0, 0, 0, 0, 0), list(first["drawn"]))  # a State's list
+    assert again["losses"] == again["total"] == again["lr"] == {"__type__": "update"}  # left as they are
+    assert again["status"] == first["status"] and again["log"] == first["log"]
+    with MetricsWriter(run_dir / "metrics.jsonl") as w:
+        w.train(step=6, epoch=0.6, samples=24, lr=1e-5, grad_norm=1.0, sec_per_step=0.5,
+                losses={"loss_text_ce": 4.0, "loss_mel_ce": 2.9, "loss_gpt_total": 2.94})
+    grown = rs.unless_drawn(rs.view(ctx, str(run_dir), 0.0, 0, 0, 0, 0), first["drawn"])
+    assert grown["drawn"] == (str(run_dir), 6, 0)
+    assert grown["losses"]["value"].query("series == 'train mel'")["step"].max() == 6
+    other = make_run(workspace, "alice", "r2", steps=5)  # as many rows, another run: drawn
+    assert "value" in rs.unless_drawn(rs.view(ctx, str(other), 0.0, 0, 0, 0, 0), first["drawn"])["losses"]
+
+
 def test_overfitting_warning_reaches_the_page(ctx, workspace):
     run_dir = make_run(workspace, "alice", "r1", steps=50, val_mel=[2.0, 1.8, 1.9, 2.0, 2.1])
     v = rs.view(ctx, str(run_dir), 0.0, 0, 0, 0, 0)
