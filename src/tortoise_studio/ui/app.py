@@ -34,15 +34,17 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         # always in the page (empty when not a demo): Gradio 6 does not bring back a block built hidden
         banner = gr.Markdown(demo_banner(ctx), elem_id="demo-banner")
         parts = {}
-        for title, module_name in TABS:
+        for index, (title, module_name) in enumerate(TABS):
             module = importlib.import_module(module_name)
             with gr.Tab(title, elem_id=f"tab-{title.lower()}") as tab:
                 parts[title] = module.build(ctx) or {}
             # what a tab lists (voices, datasets, runs, models, results) may have changed since the page was
-            # built, in another tab, another page or on the command line: each tab reads its lists again when
-            # the page loads and whenever it is opened
+            # built, in another tab, another page or on the command line: each tab reads its lists again
+            # whenever it is opened, and the first one, which a page opens on, when the page loads. (Read on
+            # load, a hidden tab cost every page load its events, each a pass of the page over every
+            # component's status, and a live run's ticks in a tab the user might never open.)
             if "read_lists_on" in parts[title]:
-                parts[title]["read_lists_on"]([app.load, tab.select])
+                parts[title]["read_lists_on"]([app.load, tab.select] if index == 0 else [tab.select])
         _follow_settings(ctx, app, banner, parts)
         _keep_answers_flowing()
     return app
