@@ -476,9 +476,9 @@ def build(ctx: AppContext) -> dict:
     def compared(runs, smoothing_value):
         return gr.update(value=compare_frame(ctx, runs, smoothing_value))
 
-    def on_smoothing(runs, *values):
+    def on_smoothing(runs, run_dir, smoothing_value, *axes):
         # smoothing redraws the run's plots and the comparison in one listener (ui/events.py)
-        return *on_axes(*values), compared(runs, values[1])
+        return *on_axes(run_dir, smoothing_value, *axes), compared(runs, smoothing_value)
 
     smoothing.release(on_smoothing, [compare, *view_inputs], [*axes_outputs, compare_plot])
 
