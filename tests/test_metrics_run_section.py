@@ -81,18 +81,30 @@ def test_view_of_a_failed_run_shows_banner_status_and_log(ctx, workspace):
 def test_a_tick_redraws_the_plots_only_when_rows_arrived(ctx, workspace):
     run_dir = make_run(workspace, "alice", "r1", steps=5)
     first = rs.view(ctx, str(run_dir), 0.0, 0, 0, 0, 0)
-    assert first["drawn"] == (str(run_dir), 5, 0)
-    again = rs.unless_drawn(rs.view(ctx, str(run_dir), 0.0, 0, 0, 0, 0), list(first["drawn"]))  # a State's list
+    assert first["drawn"][:3] == (str(run_dir), 5, 0)
+    again = rs.view(ctx, str(run_dir), 0.0, 0, 0, 0, 0, list(first["drawn"]))  # a State's list
     assert again["losses"] == again["total"] == again["lr"] == {"__type__": "update"}  # left as they are
     assert again["status"] == first["status"] and again["log"] == first["log"]
+    assert again["drawn"] == first["drawn"]  # still what the page shows
     with MetricsWriter(run_dir / "metrics.jsonl") as w:
         w.train(step=6, epoch=0.6, samples=24, lr=1e-5, grad_norm=1.0, sec_per_step=0.5,
                 losses={"loss_text_ce": 4.0, "loss_mel_ce": 2.9, "loss_gpt_total": 2.94})
-    grown = rs.unless_drawn(rs.view(ctx, str(run_dir), 0.0, 0, 0, 0, 0), first["drawn"])
-    assert grown["drawn"] == (str(run_dir), 6, 0)
+    grown = rs.view(ctx, str(run_dir), 0.0, 0, 0, 0, 0, first["drawn"])  # not running: drawn at once
+    assert grown["drawn"][:3] == (str(run_dir), 6, 0) and grown["drawn"][3] >= first["drawn"][3]
     assert grown["losses"]["value"].query("series == 'train mel'")["step"].max() == 6
     other = make_run(workspace, "alice", "r2", steps=5)  # as many rows, another run: drawn
-    assert "value" in rs.unless_drawn(rs.view(ctx, str(other), 0.0, 0, 0, 0, 0), first["drawn"])["losses"]
+    assert "value" in rs.view(ctx, str(other), 0.0, 0, 0, 0, 0, first["drawn"])["losses"]
+
+
+def test_a_running_runs_plots_are_redrawn_at_most_every_few_seconds():
+    drawn = ("runs/r1", 5, 1, 100.0)
+    soon, later = 100.0 + rs.PLOT_SECONDS / 2, 100.0 + rs.PLOT_SECONDS
+    assert rs.plots_current(drawn, ("runs/r1", 5, 1), True, later)  # nothing new
+    assert rs.plots_current(drawn, ("runs/r1", 7, 1), True, soon)  # new rows, drawn a moment ago: they wait
+    assert not rs.plots_current(drawn, ("runs/r1", 7, 1), True, later)  # ... until PLOT_SECONDS passed
+    assert not rs.plots_current(drawn, ("runs/r1", 7, 1), False, soon)  # the run ended: its last rows at once
+    assert not rs.plots_current(drawn, ("runs/r2", 5, 1), True, soon)  # another run
+    assert not rs.plots_current(None, ("runs/r1", 5, 1), True, soon)  # never drawn by a tick
 
 
 def test_overfitting_warning_reaches_the_page(ctx, workspace):

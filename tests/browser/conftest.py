@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -47,10 +49,69 @@ def free_port() -> int:
     raise RuntimeError("no free port in this test worker's block")
 
 
-class UiServer:
-    """`python app.py` in its own process group, on a free loopback port, for one workspace."""
+class ForkedProcess:
+    """What UiServer needs of a Popen, for a server the starter forked: the starter is its parent, reaps it
+    and writes its exit code to a file."""
 
-    def __init__(self, workspace_root: Path, *extra_args: str, env: dict | None = None):
+    def __init__(self, pid: int, exit_path: Path):
+        self.pid, self._exit_path, self.returncode = pid, exit_path, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self._exit_path.is_file():
+            self.returncode = int(self._exit_path.read_text())
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"UI server {self.pid}", timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+
+class ServerStarter:
+    """server_starter.py: one process per test worker that forks UI servers with the imports already done."""
+
+    def __init__(self, log_path: Path):
+        self._log = open(log_path, "ab")
+        self._exits = Path(tempfile.mkdtemp(prefix="ui-server-exits-"))
+        self._count = itertools.count()
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("server_starter.py"))], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self._log, text=True, cwd=REPO,
+            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+        self._log_path = log_path
+        self._answer()  # ready once its imports are done
+
+    def _answer(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the UI server starter ended: {self._log_path.read_text()[-3000:]}")
+        return json.loads(line)
+
+    def start(self, args: list[str], env: dict, log_path: Path) -> ForkedProcess:
+        exit_path = self._exits / f"{next(self._count)}.exit"
+        request = {"args": args, "env": env, "cwd": os.getcwd(), "log": str(log_path), "exit": str(exit_path)}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return ForkedProcess(self._answer()["pid"], exit_path)
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+class UiServer:
+    """The UI server (what `python app.py` runs) in its own process group, on a free loopback port, for one
+    workspace: forked by a ServerStarter, or started as `python app.py` when none is given."""
+
+    def __init__(self, workspace_root: Path, *extra_args: str, env: dict | None = None,
+                 starter: ServerStarter | None = None):
         self.port = free_port()
         if "--listen" in extra_args:  # a test that picks its own address; the last --listen wins
             self.port = int(extra_args[extra_args.index("--listen") + 1].rsplit(":", 1)[1])
@@ -58,11 +119,13 @@ class UiServer:
         self.log_path = workspace_root / "ui-server.log"
         workspace_root.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, str(REPO / "app.py"), "--workspace", str(workspace_root),
-             "--listen", f"127.0.0.1:{self.port}", *extra_args],
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})})
+        args = ["--workspace", str(workspace_root), "--listen", f"127.0.0.1:{self.port}", *extra_args]
+        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
+        if starter is not None:
+            self.process = starter.start(args, env, self.log_path)
+        else:
+            self.process = subprocess.Popen([sys.executable, str(REPO / "app.py"), *args], stdout=self._log,
+                                            stderr=subprocess.STDOUT, start_new_session=True, env=env)
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -100,15 +163,25 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+@pytest.fixture(scope="session")
+def server_starter(tmp_path_factory):
+    starter = ServerStarter(tmp_path_factory.getbasetemp() / "server-starter.log")
+    yield starter
+    starter.close()
+
+
 @pytest.fixture
 def start_ui(request):
-    """start_ui(workspace_root, *extra_args, env=None) -> UiServer; every server is stopped at the end. When
-    the test failed, each server's state and the end of its log are printed (a page that stops answering
-    is then told apart from a server that died)."""
+    """start_ui(workspace_root, *extra_args, env=None, own_process=False) -> UiServer; every server is stopped
+    at the end. Forked by this worker's ServerStarter, or `python app.py` itself with own_process. When the
+    test failed, each server's state and the end of its log are printed (a page that stops answering is then
+    told apart from a server that died)."""
     servers: list[UiServer] = []
 
-    def start(workspace_root: Path, *extra_args: str, env: dict | None = None) -> UiServer:
-        server = UiServer(Path(workspace_root), *extra_args, env=env)
+    def start(workspace_root: Path, *extra_args: str, env: dict | None = None,
+              own_process: bool = False) -> UiServer:
+        starter = None if own_process else request.getfixturevalue("server_starter")
+        server = UiServer(Path(workspace_root), *extra_args, env=env, starter=starter)
         servers.append(server)
         return server
 

@@ -28,7 +28,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 VOICE = "demo"
 GENERATION_CPU_SECONDS = 30  # the "under 30 s on 2 CPU cores", as CPU time: wall time is less on an idle machine
-TARGET_STEPS = 120  # enough to watch the graph grow and stop mid-run, even at 0.08 s a step
+TARGET_STEPS = 80  # enough to stop mid-run, even at 0.08 s a step (the continued run, with one clip more per
+# epoch, makes half as many again: each step is CPU the whole suite waits for)
 
 
 def configure_run(page, root: Path, *, run: str, epochs: int, save_every: int) -> Path:
@@ -61,9 +62,8 @@ def epochs_for(root: Path, steps: int) -> int:
 def train_watch_stop_resume(page, run_dir: Path, screenshot_dir: Path) -> None:
     page.locator("#run-train").click()
     wait_until(lambda: "running" in status_text(page), 60, "the run to be running")
+    # stopped as soon as the graph shows the run (it grows after the resume, below)
     counts = [wait_until(lambda: plot_points(page), 120, "the first points on the loss graph")]
-    wait_until(lambda: plot_points(page) > counts[-1], 30, "the loss graph to grow")
-    counts.append(plot_points(page))
     page.screenshot(path=str(screenshot_dir / "train.png"), full_page=True)
 
     page.locator("#run-stop").click()
@@ -169,7 +169,8 @@ def spans(root: Path) -> dict[str, tuple[str, float]]:
 def test_first_day_offline_from_uploads_to_a_continued_fine_tune_with_nothing_lost(
         start_ui, page, tmp_path, real_clips, tortoise_voices, screenshot_dir):
     root = tmp_path / "ws"
-    server = start_ui(root, "--demo", env={"HF_HUB_OFFLINE": "1"})  # offline: no model can be downloaded
+    # `python app.py --demo` as ./start.sh --demo runs it, offline: no model can be downloaded
+    server = start_ui(root, "--demo", env={"HF_HUB_OFFLINE": "1"}, own_process=True)
     assert "models/whisper-base" in server.log()
     open_page(page, server.url)
     page.locator("#demo-banner").get_by_text("generated audio is noise").wait_for()

@@ -397,9 +397,12 @@ def build(ctx: AppContext) -> dict:
     # One listener for every field; "always_last" coalesces the burst of changes a Load or Accept makes. The
     # estimate follows the plot (the first estimate of a model size measures it for a few seconds: the plot need
     # not wait) in the same chain: see ui/events.py for why a field's change has this one listener and no other.
-    gr.on([w.change for w in inputs] + [run.change], preview, [run, *inputs], preview_outputs,
+    gr.on([w.change for w in inputs], preview, [run, *inputs], preview_outputs,
           trigger_mode="always_last", show_progress="hidden").then(
         estimate, inputs, memory_note, trigger_mode="always_last", show_progress="hidden")
+    # The run name changes the schedule's note, not the memory: no estimate. (Its default is given on every page
+    # load, and the estimate it started there cost the server its first estimate in a tab not yet opened.)
+    run.change(preview, [run, *inputs], preview_outputs, trigger_mode="always_last", show_progress="hidden")
 
     def on_validate(*values):
         return validate_handler(ctx, list(values))

@@ -9,6 +9,7 @@ tick parses only the rows appended since the last one (a MetricsReader per run, 
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
@@ -28,6 +29,9 @@ from . import evaluation_section
 from .context import AppContext
 
 TICK_SECONDS = 2.0
+# A live run's graphs are redrawn at most this often (its status and log every tick): Gradio draws a plot anew
+# from scratch, and redrawing three every tick kept about half a core of the browser busy, beside the trainer.
+PLOT_SECONDS = 6.0
 MAX_POINTS = 2000
 LOG_LINES = 30
 SERIES_NAMES = {"loss_mel_ce": "mel", "loss_text_ce": "text", "loss_gpt_total": "total"}
@@ -257,13 +261,16 @@ def compare_choices(ctx: AppContext, run_dir: str | None) -> list[tuple[str, str
     return [(p.name, str(p.resolve())) for p in ctx.workspace.list_runs(dataset)]
 
 
-def view(ctx: AppContext, run_dir: str | None, smoothing: float, xmin, xmax, ymin, ymax) -> dict:
-    """Everything the section shows about one run, as plain values and gr.update()s by widget name."""
+def view(ctx: AppContext, run_dir: str | None, smoothing: float, xmin, xmax, ymin, ymax,
+         drawn: tuple | list | None = None) -> dict:
+    """Everything the section shows about one run, as plain values and gr.update()s by widget name. `drawn`:
+    the view's `drawn` when its plots were last drawn, from a tick; the plots are then left as they are while
+    plots_current says so (and not built)."""
     if not run_dir or not Path(run_dir, CONFIG_FILE).is_file():
         empty = series_frame(pd.DataFrame(), pd.DataFrame(), [])
         return dict(status="No run selected: save a configuration above, or pick a run.", banner="", warning="",
                     log="", losses=empty, total=empty, lr=empty, alive=False, checkpoint_steps=(), state=None,
-                    axis_error="", drawn=(run_dir, 0, 0))
+                    axis_error="", drawn=(run_dir, 0, 0, time.time()))
     try:
         x_lim, y_lim = axis_limits(xmin, xmax, ymin, ymax)
         axis_error = ""
@@ -272,21 +279,27 @@ def view(ctx: AppContext, run_dir: str | None, smoothing: float, xmin, xmax, ymi
         axis_error = f"**Axis range not applied**: {exc}"
     reader = runs(ctx).reader(run_dir)
     status = runs(ctx).status(run_dir)
-    losses, total, lr = plots(reader, smoothing, x_lim, y_lim)
+    rows = (run_dir, len(reader.train), len(reader.val))
+    if plots_current(drawn, rows, status.alive, time.time()):
+        losses = total = lr = gr.update()
+    else:
+        losses, total, lr = plots(reader, smoothing, x_lim, y_lim)
+        drawn = (*rows, time.time())
     warning = overfitting_warning(reader.train, reader.val) or eval_warning(reader.eval) or ""
     return dict(status=status_line(status), banner=banner(status), warning=f"⚠ {warning}" if warning else "",
                 log=log_tail(status.run_dir, lines=LOG_LINES), losses=losses, total=total, lr=lr,
                 alive=status.alive, checkpoint_steps=_checkpoint_signature(run_dir), state=status.state,
-                axis_error=axis_error, drawn=(run_dir, len(reader.train), len(reader.val)))
+                axis_error=axis_error, drawn=tuple(drawn))
 
 
-def unless_drawn(v: dict, drawn: tuple | list | None) -> dict:
-    """The view with its plots left as they are when they would show the rows already drawn (`drawn`: the
-    view's `drawn` when they were): a running run's tick then costs the browser no redraw of three plots
-    from scratch between two logged steps."""
-    if drawn is None or tuple(drawn) != v["drawn"]:
-        return v
-    return {**v, "losses": gr.update(), "total": gr.update(), "lr": gr.update()}
+def plots_current(drawn: tuple | list | None, rows: tuple, alive: bool, now: float) -> bool:
+    """Whether a tick may leave the plots as they are. `drawn`: (run folder, training rows, validation rows,
+    time) when they were drawn, `rows`: the first three now. They are current when they show these rows, or
+    when the run is alive and they were drawn less than PLOT_SECONDS ago; another run, or a run that ended,
+    is drawn at once (the tick that finds the run ended draws its last rows)."""
+    if drawn is None or drawn[0] != rows[0]:
+        return False
+    return tuple(drawn[:3]) == tuple(rows) or (alive and now - drawn[3] < PLOT_SECONDS)
 
 
 def run_dropdown_update(ctx: AppContext, run_dir: str | None, listed_state: str | None,
@@ -433,13 +446,13 @@ def build(ctx: AppContext) -> dict:
     timer = gr.Timer(TICK_SECONDS, active=False)
     seen_checkpoints = gr.State(())
     listed_state = gr.State(None)  # the selected run's state as its label in the run list shows it
-    drawn_state = gr.State(None)  # what the tick last drew (unless_drawn)
+    drawn_state = gr.State(None)  # what the tick last drew, and when (plots_current)
 
     view_inputs = [run, smoothing, xmin, xmax, ymin, ymax]
     view_outputs = [status, banner_md, warning, log, losses, total, lr, timer]
 
     def show(run_dir, smoothing, xmin, xmax, ymin, ymax, drawn=None):
-        v = unless_drawn(view(ctx, run_dir, smoothing, xmin, xmax, ymin, ymax), drawn)
+        v = view(ctx, run_dir, smoothing, xmin, xmax, ymin, ymax, drawn)
         return (v["status"], v["banner"], v["warning"], v["log"], v["losses"], v["total"], v["lr"],
                 gr.Timer(active=v["alive"])), v
 
