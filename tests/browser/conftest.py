@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -75,7 +74,8 @@ class ServerStarter:
 
     def __init__(self, log_path: Path):
         self._log = open(log_path, "ab")
-        self._exits = Path(tempfile.mkdtemp(prefix="ui-server-exits-"))
+        self._exits = log_path.with_name("ui-server-exits")  # beside the log, in the session's temporary folder
+        self._exits.mkdir(exist_ok=True)
         self._count = itertools.count()
         self.process = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("server_starter.py"))], stdin=subprocess.PIPE,
