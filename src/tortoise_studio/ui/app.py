@@ -33,7 +33,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         gr.Markdown("# Tortoise Studio\nFine-tune TorToiSe on your own recordings, then speak with the result.")
         # always in the page (empty when not a demo): Gradio 6 does not bring back a block built hidden
         banner = gr.Markdown(demo_banner(ctx), elem_id="demo-banner")
-        parts, opened = {}, {}
+        parts = {}
         for index, (title, module_name) in enumerate(TABS):
             module = importlib.import_module(module_name)
             with gr.Tab(title, elem_id=f"tab-{title.lower()}") as tab:
@@ -43,10 +43,9 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             # whenever it is opened, and the first one, which a page opens on, when the page loads. (Read on
             # load, a hidden tab cost every page load its events, each a pass of the page over every
             # component's status, and a live run's ticks in a tab the user might never open.)
-            opened[title] = [app.load, tab.select] if index == 0 else [tab.select]
             if "read_lists_on" in parts[title]:
-                parts[title]["read_lists_on"](opened[title])
-        _follow_settings(ctx, app, banner, parts, opened)
+                parts[title]["read_lists_on"]([app.load, tab.select] if index == 0 else [tab.select])
+        _follow_settings(ctx, app, banner, parts)
         _keep_answers_flowing()
     return app
 
@@ -70,32 +69,42 @@ def _keep_answers_flowing() -> None:
     gr.Timer(ANSWER_PUMP_SECONDS).tick(pump, None, None, show_progress="hidden", concurrency_limit=None)
 
 
-def _follow_settings(ctx: AppContext, app: gr.Blocks, banner: gr.Markdown, parts: dict[str, dict],
-                     opened: dict[str, list]) -> None:
-    """What shows the settings is refreshed when it comes into view (they may have changed from another page
-    or the command line) and after each change in the Settings tab: the demo banner on every page load, the
-    models folder that a new training configuration starts from when the Train tab opens, a tab's own
-    defaults when it opens. (The models folder set on page load started the Configure section's memory
-    estimate, several CPU seconds of the server's first page, in a tab the user might never open.)"""
+def _follow_settings(ctx: AppContext, app: gr.Blocks, banner: gr.Markdown, parts: dict[str, dict]) -> None:
+    """What shows the settings is refreshed on every page load (they may have changed from another page or
+    the command line) and after each change in the Settings tab: the demo banner, the models folder that a
+    new training configuration starts from, and a tab's own defaults (Generate's quick settings for the demo
+    models). Each is set once per page and after a Settings change, never when a tab is opened again: what
+    the user changed in a form since then is theirs."""
     changed = parts.get("Settings", {}).get("settings_changed", [])
-    app.load(lambda: demo_banner(ctx), None, banner, show_progress="hidden")
-    for event in changed:
-        event.then(lambda: demo_banner(ctx), None, banner, show_progress="hidden")
     models_dir = parts.get("Train", {}).get("configure", {}).get("widgets", {}).get("model.models_dir")
-    if models_dir is not None:
-        for trigger in [*opened["Train"], *(event.then for event in changed)]:
-            trigger(lambda: _settings_models_dir(ctx), None, models_dir, show_progress="hidden")
+    outputs = [banner] + ([models_dir] if models_dir is not None else [])
+
+    def refresh():
+        return [demo_banner(ctx)] + ([_settings_models_dir(ctx)] if models_dir is not None else [])
+
+    def on_load():
+        # The page shows the models folder the form was built with; only a different one is sent. (A field's
+        # change starts the Configure section's memory estimate: set on every page load, it cost a fresh
+        # server's first page about 13 CPU-s, importing torch and TorToiSe, in a tab not yet opened.)
+        values = refresh()
+        if models_dir is not None and values[1] == models_dir.value:
+            values[1] = gr.update()
+        return values
+
+    app.load(on_load, None, outputs, show_progress="hidden")
+    for event in changed:
+        event.then(refresh, None, outputs, show_progress="hidden")
     prepare = parts.get("Prepare", {})
     if "backend" in prepare and "model" in prepare:  # the Whisper choice saved in Settings reaches Prepare
         for event in changed:
             event.then(lambda: _settings_whisper(ctx), None, [prepare["backend"], prepare["model"]],
                        show_progress="hidden")
-    # a tab's own defaults that follow the settings (Generate's quick settings for the demo models)
-    for title, part in parts.items():
+    for part in parts.values():
         if "follow_settings" in part:
             fn, follow_outputs = part["follow_settings"]
-            for trigger in [*opened[title], *(event.then for event in changed)]:
-                trigger(fn, None, follow_outputs, show_progress="hidden")
+            app.load(fn, None, follow_outputs, show_progress="hidden")
+            for event in changed:
+                event.then(fn, None, follow_outputs, show_progress="hidden")
 
 
 def _settings_whisper(ctx: AppContext):
