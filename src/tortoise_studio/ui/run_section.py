@@ -279,12 +279,12 @@ def view(ctx: AppContext, run_dir: str | None, smoothing: float, xmin, xmax, ymi
         axis_error = f"**Axis range not applied**: {exc}"
     reader = runs(ctx).reader(run_dir)
     status = runs(ctx).status(run_dir)
-    rows = (run_dir, len(reader.train), len(reader.val))
-    if plots_current(drawn, rows, status.alive, time.time()):
+    rows, now = (run_dir, len(reader.train), len(reader.val)), time.time()
+    if plots_current(drawn, rows, status.alive, now):
         losses = total = lr = gr.update()
     else:
         losses, total, lr = plots(reader, smoothing, x_lim, y_lim)
-        drawn = (*rows, time.time())
+        drawn = (*rows, now)
     warning = overfitting_warning(reader.train, reader.val) or eval_warning(reader.eval) or ""
     return dict(status=status_line(status), banner=banner(status), warning=f"⚠ {warning}" if warning else "",
                 log=log_tail(status.run_dir, lines=LOG_LINES), losses=losses, total=total, lr=lr,
