@@ -269,6 +269,35 @@ def test_an_idle_server_keeps_the_cpu_idle():
     assert spent and spent[0] < 0.03, spent
 
 
+def test_a_server_open_for_days_keeps_a_short_record_of_events_and_no_summary_of_them():
+    """Gradio's queue records every event for its monitoring page and summarised all of them after each one (a page
+    watching a run sends one every 2 s: 43,200 a day). After calm_queue the record keeps the latest events only and
+    the summary is never recomputed; an event whose record was dropped while it ran still ends without an error.
+    The events are written as Gradio's queue writes them (gradio/queueing.py)."""
+    import gradio as gr
+
+    from tortoise_studio.ui.launcher import RECORDED_EVENTS, calm_queue
+
+    with gr.Blocks() as app:
+        gr.Markdown("watching")
+    calm_queue(app.queue())
+    queue = app._queue
+    started = time.thread_time()
+    for n in range(43_200):
+        event = f"event-{n}"
+        queue.event_analytics[event] = {"time": n, "status": "queued", "process_time": None, "function": "tick",
+                                        "session_hash": "page"}
+        queue.event_analytics[event]["status"] = "success"
+        queue.compute_analytics_summary(queue.event_analytics)
+    spent = time.thread_time() - started
+    assert len(queue.event_analytics) == RECORDED_EVENTS
+    assert list(queue.event_analytics)[0] == f"event-{43_200 - RECORDED_EVENTS}"
+    assert queue.cached_event_analytics_summary == {"functions": {}}  # never summarised
+    queue.event_analytics["event-0"]["process_time"] = 0.5  # ended after its record was dropped
+    assert "event-0" not in queue.event_analytics
+    assert spent < 2.0, f"a day of events cost the queue {spent:.2f} CPU-s"  # Gradio's default: 8.7 s for the first 2,000
+
+
 def test_generate_warms_up_in_the_background_only_for_the_demo(ctx, workspace, tiny_models):
     gt.start_warm_up(ctx)
     assert "synth_warm_up" not in ctx._services  # real models: nothing is loaded ahead of a click

@@ -53,17 +53,40 @@ def quiet_known_warnings() -> None:
 # CPU second here, so a job reporting often kept the browser's core busy; a bar moving twice a second reads the same).
 QUEUE_POLL_SECONDS = 0.02
 PROGRESS_POLL_SECONDS = 0.5
+# Events whose record Gradio's queue keeps for its monitoring page (which the studio never turns on).
+RECORDED_EVENTS = 1000
+
+
+class RecentEvents(dict):
+    """Gradio's record of events for its monitoring page, holding only the latest RECORDED_EVENTS. Gradio keeps
+    every event a server has answered and, after each one, summarised them all in a pandas table: a page watching
+    a run sends an event every 2 s, so a server left open for days held hundreds of thousands and spent a tenth of
+    a second on each new one (94 ms after one day's 43,200). An event whose record was already dropped when it
+    ends writes its outcome into a record nobody keeps (__missing__), as Gradio's queue does not expect a gap."""
+
+    def __setitem__(self, key, value) -> None:
+        if key not in self and len(self) >= RECORDED_EVENTS:
+            del self[next(iter(self))]  # the oldest: a dict keeps the order of insertion
+        super().__setitem__(key, value)
+
+    def __missing__(self, key) -> dict:
+        return {}
 
 
 def calm_queue(app) -> None:
-    """Make an idle server idle and a busy page calm: Gradio's queue polls for events, and for progress to send,
-    in loops; they run less often here. The attributes are Gradio's own (gradio/queueing.py); with a Gradio
-    that lacks them nothing changes."""
+    """Make an idle server idle, a busy page calm and a long-lived server lean: Gradio's queue polls for events,
+    and for progress to send, in loops; they run less often here. Its monitoring summary is never recomputed (the
+    studio has no monitoring page; Gradio's default recomputes it after every event) and its record of events
+    keeps the latest only (RecentEvents). The attributes are Gradio's own (gradio/queueing.py, the summary's
+    frequency spelt as Gradio spells it); with a Gradio that lacks them nothing changes."""
     queue = getattr(app, "_queue", None)
-    for name, seconds in (("sleep_when_free", QUEUE_POLL_SECONDS),
-                          ("progress_update_sleep_when_free", PROGRESS_POLL_SECONDS)):
+    for name, value in (("sleep_when_free", QUEUE_POLL_SECONDS),
+                        ("progress_update_sleep_when_free", PROGRESS_POLL_SECONDS),
+                        ("ANAYLTICS_CACHE_FREQUENCY", sys.maxsize)):
         if hasattr(queue, name):
-            setattr(queue, name, seconds)
+            setattr(queue, name, value)
+    if isinstance(getattr(queue, "event_analytics", None), dict):
+        queue.event_analytics = RecentEvents(queue.event_analytics)
 
 
 def ui_command(args: argparse.Namespace, workspace: Workspace) -> int:
