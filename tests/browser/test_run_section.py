@@ -68,6 +68,19 @@ def watch_run(server, page, screenshot_dir):
     wait_until(lambda: plot_points(page) >= points, 30, "the same graph after reload")
     page.screenshot(path=str(screenshot_dir / "run-section-after-reload.png"), full_page=True)
 
+    # Smoothing redraws the curves on release: at 0 they are the raw losses, every point kept
+    smoothed, points = loss_lines(page), plot_points(page)
+    slider = page.locator("#run-smoothing input[type=number]")
+    slider.fill("0")
+    slider.press("Tab")  # the slider's number box answers on blur, as the slider does on release
+    wait_until(lambda: loss_lines(page) != smoothed, 30, "the loss curves drawn without smoothing")
+    assert plot_points(page) == points
+
+
+def loss_lines(page) -> list[str]:
+    """The drawn path of each line of the loss plot."""
+    return page.locator("#run-loss-plot .mark-line path").evaluate_all("paths => paths.map(p => p.getAttribute('d'))")
+
 
 def test_tensorboard_link_uses_the_page_host_and_the_server_ends_with_the_ui(tmp_path, start_ui, page):
     from tortoise_studio.runs import process
