@@ -22,15 +22,16 @@ CHANGES = {
 
 
 @pytest.fixture
-def workspace_root(tmp_path, real_clips) -> Path:
+def workspace_root(tmp_path, real_clips, tiny_models) -> Path:
     root = tmp_path / "ws"
     ws = Workspace.at(root).ensure()
     (ws.training / "ds" / "audio").mkdir(parents=True)
     for i, clip in enumerate(real_clips):
         shutil.copy(clip, ws.training / "ds" / "audio" / f"c{i}.wav")
     (ws.training / "ds" / "train.txt").write_text("".join(f"audio/c{i}.wav|Sentence {i}.\n" for i in range(8)))
-    ws.base_models.mkdir(parents=True)
-    (ws.base_models / "autoregressive.pth").write_bytes(b"weights")  # validation checks it exists
+    # the base models a run starts from (validation checks they exist): the tiny set, whose sizes keep each memory
+    # estimate of the form quick (a fresh server measures TorToiSe's own sizes for about ten CPU seconds)
+    shutil.copytree(tiny_models, ws.base_models)
     return root
 
 
