@@ -106,6 +106,37 @@ def test_a_configuration_that_does_not_fit_gets_settings_that_do(workspace, tort
     assert "will not fit" in text and "micro-batch of 8 clips" in text
 
 
+def test_the_fitted_profile_is_kept_in_the_workspace_and_measured_anew_when_what_it_depends_on_changes(
+        workspace, tortoise_voices, tiny_models):
+    """A fresh process (the UI after a restart) reads the profile an earlier one measured instead of measuring the
+    model again; one measured with other versions, or a store that cannot be read, is measured anew."""
+    make_even_dataset(workspace, tortoise_voices)
+    cfg = C.TrainingConfig(dataset="even", model=C.ModelConfig(models_dir=str(tiny_models)), batch_size=4, device="cpu")
+    device = M.DeviceMemory("cpu", 1 << 40, "RAM")
+
+    def fresh_estimate():  # what a new process starts with: nothing fitted or read yet
+        M.stored_profile.cache_clear()
+        M.activation_profile.cache_clear()
+        estimate = M.estimate_for_config(cfg, workspace, device)
+        return estimate.total, M.activation_profile.cache_info().misses
+
+    store = M.profiles_file(workspace)
+    first, measured = fresh_estimate()
+    assert measured == 1 and store.is_file()
+    entries = json.loads(store.read_text())
+    assert len(entries) == 1
+    assert fresh_estimate() == (first, 0)  # read, not measured
+
+    # measured with another torch: not this process's profile
+    store.write_text(json.dumps({key.replace(torch.__version__, "0.0.1"): value for key, value in entries.items()}))
+    assert fresh_estimate() == (first, 1)
+    assert len(json.loads(store.read_text())) == 2 and fresh_estimate() == (first, 0)
+
+    store.write_text("{not json")
+    assert fresh_estimate() == (first, 1)
+    assert json.loads(store.read_text()) == entries  # written again, whole
+
+
 def test_estimate_is_within_25_percent_of_the_measured_peak_on_cpu(workspace, tortoise_voices, tiny_models, tmp_path):
     make_even_dataset(workspace, tortoise_voices)
     small = make_small_models(tiny_models, tmp_path / "small-models")

@@ -44,7 +44,10 @@ and room for the allocator's fragmentation, so a configuration "fits" below 90% 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
+import json
 import re
 import threading
 from dataclasses import dataclass
@@ -59,6 +62,7 @@ GIB = 1024 ** 3
 # The lengths measured (text, codes): small, distinct ratios, so the fit can tell the terms apart.
 _PROBES = ((8, 12), (24, 12), (12, 36))
 _PROBING = threading.RLock()  # the UI may ask from two handlers at once; the probe model is cut and restored
+PROFILES_FILE = "memory-profiles.json"  # in <workspace>/.cache/: fitted profiles outlive the process
 
 
 @dataclass(frozen=True)
@@ -266,21 +270,76 @@ def _fit_profile(sizes_key: tuple, *, attention: str, checkpointing: bool, preci
                              backward_per_code_position=2 * 4.0 * codes_vocabulary)
 
 
+# ---------------------------------------------------------------- fitted profiles kept on disk
+
+def profiles_file(workspace) -> Path:
+    return workspace.root / ".cache" / PROFILES_FILE
+
+
+@functools.lru_cache(maxsize=32)
+def stored_profile(sizes_key: tuple, store: Path | None, **options) -> ActivationProfile:
+    """activation_profile(sizes_key, **options), kept in the JSON file `store` between processes: a fresh UI
+    server's first estimate at TorToiSe's own sizes measures the model for 12.6 CPU-s in fp32 (longer in bf16),
+    and the UI is restarted more often than its models change. An entry is keyed by the options and by the
+    versions of what the measurement depends on (torch, transformers, TorToiSe, this module's code), so any
+    change measures anew. A store that cannot be read or written only costs the measurement."""
+    if store is None:
+        return activation_profile(sizes_key, **options)
+    entry = json.dumps([sizes_key, sorted(options.items()), _measured_with()], default=str)
+    with _PROBING:  # one measurement and one write at a time in this process
+        try:
+            return ActivationProfile(**_read_profiles(store)[entry])
+        except (KeyError, TypeError):  # not measured yet, or stored by a version with other fields
+            pass
+        profile = activation_profile(sizes_key, **options)
+        profiles = _read_profiles(store)
+        profiles[entry] = dataclasses.asdict(profile)
+        try:
+            from ..fileio import atomic_write_json
+            atomic_write_json(store, profiles)
+        except OSError:
+            pass
+    return profile
+
+
+def _read_profiles(store: Path) -> dict:
+    try:
+        profiles = json.loads(store.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return profiles if isinstance(profiles, dict) else {}
+
+
+@functools.lru_cache(maxsize=1)
+def _measured_with() -> tuple:
+    import importlib.metadata
+
+    import torch
+    import transformers
+    try:
+        tortoise = importlib.metadata.version("tortoise-tts")
+    except importlib.metadata.PackageNotFoundError:
+        tortoise = "unknown"
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    return torch.__version__, transformers.__version__, tortoise, code
+
+
 # ---------------------------------------------------------------- the estimate
 
 def estimate_memory(sizes: dict, *, micro_batch: int, longest: Longest, optimizer: str = "adamw",
                     precision: str = "fp32", attention: str = "sdpa", checkpointing: bool = False,
                     dropout: float | None = None, accumulating: bool = False,
-                    device: str = "cpu") -> MemoryEstimate:
+                    device: str = "cpu", profiles: Path | None = None) -> MemoryEstimate:
     """Peak bytes of a training step of UnifiedVoice at `sizes` on micro-batches of `micro_batch` clips
     padded to `longest`, on a "cpu" or "cuda" device. `accumulating`: more than one micro-batch per
-    step (on this process), so the earlier ones' gradients are held during the next one."""
+    step (on this process), so the earlier ones' gradients are held during the next one. `profiles`: a
+    file that keeps the fitted activation profiles between processes (stored_profile)."""
     if optimizer not in OPTIMIZER_BYTES:
         raise ValueError(f"optimizer {optimizer!r} is not one of {', '.join(OPTIMIZER_BYTES)}")
     key = _key(sizes)
     parameters, buffers = _counts(key)
-    profile = activation_profile(key, attention=attention, checkpointing=checkpointing, precision=precision,
-                                 dropout=dropout, device=device)
+    profile = stored_profile(key, profiles, attention=attention, checkpointing=checkpointing,
+                             precision=precision, dropout=dropout, device=device)
     text = min(longest.text_tokens, MAX_TEXT_TOKENS)
     layers = int(sizes.get("layers", 8))
     activations = int(profile.saved_bytes(layers=layers, text=text, codes=longest.codes, clips=micro_batch))
@@ -369,7 +428,8 @@ def estimate_for_config(cfg, workspace, device: DeviceMemory) -> MemoryEstimate 
     return estimate_memory(sizes, micro_batch=micro, longest=longest, optimizer=cfg.optimizer.type,
                            precision=cfg.precision, attention=cfg.model.attention,
                            checkpointing=cfg.model.gradient_checkpointing, dropout=cfg.model.dropout,
-                           accumulating=cfg.batch_size // C.world_size(cfg) > micro, device=device.kind)
+                           accumulating=cfg.batch_size // C.world_size(cfg) > micro, device=device.kind,
+                           profiles=profiles_file(workspace))
 
 
 def summary(estimate: MemoryEstimate, device: DeviceMemory) -> str:
