@@ -279,7 +279,7 @@ def profiles_file(workspace) -> Path:
 @functools.lru_cache(maxsize=32)
 def stored_profile(sizes_key: tuple, store: Path | None, **options) -> ActivationProfile:
     """activation_profile(sizes_key, **options), kept in the JSON file `store` between processes: a fresh UI
-    server's first estimate at TorToiSe's own sizes measures the model for 12.6 CPU-s in fp32 (longer in bf16),
+    server's first estimate at TorToiSe's own sizes measures the model for 12.6 CPU-s in fp32, 83 in bf16,
     and the UI is restarted more often than its models change. An entry is keyed by the options and by the
     versions of what the measurement depends on (torch, transformers, TorToiSe, this module's code), so any
     change measures anew. A store that cannot be read or written only costs the measurement."""
