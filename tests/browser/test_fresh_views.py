@@ -1,7 +1,8 @@
 """A first day with the studio, in the browser: every list is current when a tab is shown, the Prepare tab
-shows the last Prepare again, the Train tab opens on the latest dataset with its schedule, Check Models checks
-the folder in the field, and the small faults stay fixed (histogram order, legends, empty axis fields, the
-log's end, headers that fit, the split as a choice, no Starlette warning flood)."""
+shows the last Prepare again, the Train tab opens on the latest dataset with its schedule and reads its model
+sources when that list is opened, Check Models checks the folder in the field, and the small faults stay fixed
+(histogram order, legends, empty axis fields, the log's end, headers that fit, the split as a choice, no
+Starlette warning flood)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,11 @@ def test_every_list_and_view_is_current_when_shown(start_ui, page, tmp_path):
     page.locator("#config-summary").get_by_text("training clips, batch").wait_for()
     assert field(page, "config-dataset").input_value() == "alice"
     assert "Cannot show the schedule" not in markdown_text(page, "config-summary")
+    # a fine-tune exported after the tab opened is a model source when the list is opened
+    ws.finetunes.mkdir(parents=True, exist_ok=True)
+    (ws.finetunes / "late.pth").write_bytes(b"weights")
+    wait_until(lambda: "models/finetunes/late.pth" in dropdown_options(page, "config-model-source"), 30,
+               "the new fine-tune among the model sources")
     wait_until(lambda: legend(page, "run-loss-plot"), 30, "the loss plot")
     assert sorted(legend(page, "run-loss-plot")) == ["train mel", "train text", "val mel", "val text"]
     assert sorted(legend(page, "run-total-plot")) == ["train total", "val total"]

@@ -121,10 +121,14 @@ def dropdown_options(page, elem_id: str) -> list[str]:
     answered: a list that a tab's refresh updates while it is open closes again."""
     wait_answered(page)
     page.locator(f"#{elem_id} input").first.click()
+    wait_answered(page)  # a list read on focus: its answer updates the open list
     options = page.get_by_role("option")
     options.first.wait_for()
     names = [text.strip().splitlines()[-1].strip() for text in options.all_inner_texts()]  # after the ✓ of the chosen one
     page.keyboard.press("Escape")
+    # Escape closes the list but leaves the field focused, where another click opens nothing: a caller that reads
+    # again (wait_until) needs a fresh focus, which is also what lists read on focus answer
+    page.locator(f"#{elem_id} input").first.blur()
     return names
 
 

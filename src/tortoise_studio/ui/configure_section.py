@@ -385,11 +385,9 @@ def build(ctx: AppContext) -> dict:
     saved_path = gr.Textbox(label="Saved configuration", interactive=False, elem_id="config-saved-path")
 
     def preview(run_name, *values):
-        # the model sources follow the dataset: its own checkpoints are sources too
-        dataset = values[KEYS.index("dataset")]
-        return *schedule_preview(ctx, run_name, list(values)), gr.update(choices=source_choices(ctx, dataset))
+        return schedule_preview(ctx, run_name, list(values))
 
-    preview_outputs = [plot, summary, widgets["model.source"]]
+    preview_outputs = [plot, summary]
 
     def estimate(*values):
         return memory_handler(ctx, list(values))
@@ -450,6 +448,10 @@ def build(ctx: AppContext) -> dict:
     widgets["dataset"].focus(lambda: gr.update(choices=ctx.workspace.list_datasets()), None, widgets["dataset"])
     load_path.focus(lambda: gr.update(choices=saved_configs(ctx)), None, load_path)
     widgets["tokenizer"].focus(lambda: gr.update(choices=_tokenizer_choices(ctx)), None, widgets["tokenizer"])
+    # the model sources follow the dataset (its own checkpoints are sources too): read when the list is opened,
+    # not on every field's change, so a checkpoint written since is there and a change reads no folder
+    widgets["model.source"].focus(lambda dataset: gr.update(choices=source_choices(ctx, dataset)),
+                                  widgets["dataset"], widgets["model.source"])
     return {"read_lists_on": read_lists_on, "saved_path": saved_path, "run": run, "widgets": widgets,
             "message": message, "plot": plot, "summary": summary, "memory": memory_note,
             "suggestions": suggestions, "load_path": load_path, "save": save, "load": load}
