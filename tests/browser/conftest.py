@@ -211,6 +211,7 @@ def page(browser, request):
     # the page's requests to Gradio's queue that have not finished (ui_helpers.wait_answered reads them), and a
     # log of them with the page's console errors, printed when the test fails (what was asked, what answered)
     page.queue_requests = in_flight = set()
+    page.queue_joins = 0  # events the page has sent (ui_helpers.open_page waits for those of a page load)
     log: list[str] = []
     started = time.monotonic()
 
@@ -222,6 +223,8 @@ def page(browser, request):
     def sent(req):
         if "/queue/" in req.url:
             in_flight.add(req)
+        if "/queue/join" in req.url:
+            page.queue_joins += 1
         note("sent", req)
 
     def ended(req, how: str):

@@ -61,7 +61,7 @@ def watch_run(server, page, screenshot_dir):
     wait_until(lambda: f"step {step}" in checkpoint.input_value(), 60, "the stop's checkpoint in the resume list")
     points = plot_points(page)
 
-    page.reload()
+    open_page(page)  # loaded again
     page.get_by_role("tab", name="Train").click()
     wait_until(lambda: "ds/watched" in page.locator("#run-dropdown input").input_value(), 30, "the run after reload")
     wait_until(lambda: "stopped" in status_text(page), 30, "the stopped state after reload")

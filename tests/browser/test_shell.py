@@ -55,7 +55,7 @@ def test_settings_demo_button_sets_up_the_demo_and_every_tab_says_so(start_ui, p
     wait_until(lambda: "demo" in dropdown_options(page, "gen-voice"), 30, "the demo voice in Generate")
     page.get_by_role("tab", name="Prepare").click()
     wait_until(lambda: "demo" in dropdown_options(page, "prepare-voice"), 30, "the demo voice in Prepare")
-    page.reload()  # the notice is worked out again on every load
+    open_page(page)  # loaded again: the notice is worked out again on every load
     banner(page).get_by_text("tiny and random").wait_for()
 
     # Back to a real models folder: the notice goes away at once.

@@ -35,10 +35,17 @@ def wait_answered(page, timeout: float = 60) -> None:
     raise AssertionError(f"the page's events still had no answer after {timeout * SLACK:g} s")
 
 
-def open_page(page, url: str) -> None:
-    """Open the studio and wait until the page-load events have answered (before that, what is typed into a
-    field they fill can be replaced by their answer)."""
-    page.goto(url)
+def open_page(page, url: str | None = None) -> None:
+    """Open the studio (or load it again, without `url`) and wait until the page-load events have answered:
+    before that, what is typed into a field they fill is replaced by their answer. Gradio's client sends them
+    some time after the browser's own load event, over a second later on a busy machine, so the wait starts
+    when they have been sent (the page fixture counts the events that joined the queue)."""
+    joined = page.queue_joins
+    if url is None:
+        page.reload()
+    else:
+        page.goto(url)
+    wait_until(lambda: page.wait_for_timeout(50) or page.queue_joins > joined, 60, "the page-load events")
     wait_answered(page)
 
 
