@@ -127,7 +127,8 @@ def dropdown_options(page, elem_id: str) -> list[str]:
     """The choices a dropdown offers now (opens it, reads them, closes it). After the page's events have
     answered: a list that a tab's refresh updates while it is open closes again."""
     wait_answered(page)
-    page.locator(f"#{elem_id} input").first.click()
+    box = page.locator(f"#{elem_id} input").first
+    box.click()
     wait_answered(page)  # a list read on focus: its answer updates the open list
     options = page.get_by_role("option")
     options.first.wait_for()
@@ -135,7 +136,7 @@ def dropdown_options(page, elem_id: str) -> list[str]:
     page.keyboard.press("Escape")
     # Escape closes the list but leaves the field focused, where another click opens nothing: a caller that reads
     # again (wait_until) needs a fresh focus, which is also what lists read on focus answer
-    page.locator(f"#{elem_id} input").first.blur()
+    box.blur()
     return names
 
 
