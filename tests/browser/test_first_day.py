@@ -1,10 +1,10 @@
 """A first day with the studio, the whole journey in a real browser, from a fresh workspace and offline
 (`./start.sh --demo`): upload recordings (one a duplicate, one broken), prepare with the Whisper base the demo
 installs, correct two transcripts and drop a clip, add a recording and prepare again (the corrections are still
-there); save a training configuration, train, watch the loss graph grow, stop, resume and let it finish; change
-the data and continue training with the new data from the UI; generate with the continued fine-tune on the
-demo's quick defaults in under 30 s and play it; delete the result and a recording and find both in the trash;
-check the models in Settings. Screenshots of every tab (the README shows them).
+there); save a training configuration, train and watch the loss graph fill; change the data and continue
+training with the new data from the UI; generate with the continued fine-tune on the demo's quick defaults in
+under 30 s and play it; delete the result and a recording and find both in the trash; check the models in
+Settings. Screenshots of every tab (the README shows them).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 VOICE = "demo"
 GENERATION_CPU_SECONDS = 30  # the issue's "under 30 s on 2 CPU cores", as CPU time: wall time is less on an idle machine
-TARGET_STEPS = 80  # enough to stop mid-run, even at 0.08 s a step (the continued run, with one clip more per
-# epoch, makes half as many again: each step is CPU the whole suite waits for)
+TARGET_STEPS = 12  # a short run with checkpoints on the way (the continued run, with one clip more per epoch,
+# makes half as many again: each step is CPU the whole suite waits for)
 
 
 def configure_run(page, root: Path, *, run: str, epochs: int, save_every: int) -> Path:
@@ -59,27 +59,17 @@ def epochs_for(root: Path, steps: int) -> int:
     return max(2, math.ceil(steps / max(1, train_clips // 2)))
 
 
-def train_watch_stop_resume(page, run_dir: Path, screenshot_dir: Path) -> None:
+def train_and_watch(page, run_dir: Path, screenshot_dir: Path) -> None:
+    """Train from the Run section and watch the loss graph fill. Stop and Resume from the page have tests of their
+    own (test_run_section, test_faults): here the run goes to its end."""
     page.locator("#run-train").click()
-    wait_until(lambda: "running" in status_text(page), 60, "the run to be running")
-    # stopped as soon as the graph shows the run (it grows after the resume, below)
-    counts = [wait_until(lambda: plot_points(page), 120, "the first points on the loss graph")]
-    page.screenshot(path=str(screenshot_dir / "train.png"), full_page=True)
-
-    page.locator("#run-stop").click()
-    wait_until(lambda: "stopped" in status_text(page), 120, "the run to stop")
-    stopped_at = int(re.search(r"last checkpoint: step (\d+)", status_text(page)).group(1))
+    wait_until(lambda: "done" in status_text(page), 300, "the run to finish")
     total = int(re.search(r"step \d+/(\d+)", status_text(page)).group(1))
-    assert 0 < stopped_at < total
-    checkpoint = page.locator("#run-checkpoint input")
-    wait_until(lambda: f"step {stopped_at}" in checkpoint.input_value(), 60, "the stop's checkpoint offered")
-
-    page.locator("#run-resume").click()
-    wait_until(lambda: "done" in status_text(page), 300, "the resumed run to finish")
     assert f"step {total}/{total}" in status_text(page)
-    assert plot_points(page) > counts[-1]
-    events = [line for line in (run_dir / "metrics.jsonl").read_text().splitlines() if '"kind": "event"' in line]
-    assert any('"event": "resume"' in e and f'"step": {stopped_at}' in e for e in events), events
+    trained = [line for line in (run_dir / "metrics.jsonl").read_text().splitlines() if '"kind": "train"' in line]
+    assert len(trained) == total
+    wait_until(lambda: plot_points(page) >= total, 60, "a point of every step on the loss graph")
+    page.screenshot(path=str(screenshot_dir / "train.png"), full_page=True)
 
 
 def upload(page, files: list[Path]) -> None:
@@ -239,13 +229,13 @@ def test_first_day_offline_from_uploads_to_a_continued_fine_tune_with_nothing_lo
     assert any(where[c][0] == "daniel.wav" for c in after)
     page.screenshot(path=str(screenshot_dir / "first-day-prepare.png"), full_page=True)
 
-    # Train (watch, stop, resume), change the data, and continue training with the new data from the UI.
+    # Train and watch, change the data, and continue training with the new data from the UI.
     epochs = epochs_for(root, TARGET_STEPS)
-    first = configure_run(page, root, run="first", epochs=epochs, save_every=max(1, epochs // 4))
+    first = configure_run(page, root, run="first", epochs=epochs, save_every=max(1, epochs // 2))
     continued = first.parent / "first-continued"
     finetune = root / "models" / "finetunes" / "demo-first-continued.pth"
     try:
-        train_watch_stop_resume(page, first, screenshot_dir)
+        train_and_watch(page, first, screenshot_dir)
         assert (root / "models" / "finetunes" / "demo-first.pth").is_file()
         page.get_by_role("tab", name="Prepare").click()
         shutil.copy(real_clips[5], files / "added.wav")
