@@ -76,8 +76,8 @@ def test_train_tab_opens_on_the_latest_dataset_with_its_schedule(ctx, workspace)
     make_dataset(workspace, "amy", [3.0] * 9)  # prepared last, though first by name
     assert cs.latest_dataset(ctx) == "amy"
     dataset, saved, source = cs.lists_update(ctx, None, None)
-    assert dataset["value"] == "amy" and dataset["choices"] == ["amy", "zed"] and saved["value"] is None
-    assert cs.lists_update(ctx, "zed", None)[0]["value"] == "zed"  # a choice made is kept
+    assert dataset["value"] == "amy" and dataset["choices"] == ["amy", "zed"] and "value" not in saved
+    assert "value" not in cs.lists_update(ctx, "zed", None)[0]  # a choice made is kept: no value is sent
     values = cs.form_values(TrainingConfig(dataset="amy", batch_size=4))
     plot, summary = cs.schedule_preview(ctx, "run1", values)
     assert "**8** training clips" in summary and len(plot) > 0
@@ -90,8 +90,8 @@ def test_generate_lists_are_read_again_and_keep_the_selection(ctx, workspace, to
     for name in ("bob", "carol"):
         workspace.voice_dir(name).mkdir()
     voice, model, model_a, model_b, results = gt.lists_update(ctx, "carol", "", "", "gone.pth", None)
-    assert [v for _, v in voice["choices"]] == ["bob", "carol"] and voice["value"] == "carol"
-    assert model["value"] == "" and model_b["value"] == ""  # a model no longer there falls back to base
+    assert [v for _, v in voice["choices"]] == ["bob", "carol"] and "value" not in voice  # kept: no value sent
+    assert "value" not in model and model_b["value"] == ""  # a model no longer there falls back to base
     workspace.voice_dir("dave").mkdir()  # made elsewhere (Prepare, another page, the command line)
     make_dataset(workspace, "bob", [2.0, 3.0])
     voice = gt.lists_update(ctx, "carol", "", "", "", None)[0]

@@ -45,9 +45,22 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             # component's status, and a live run's ticks in a tab the user might never open.)
             if "read_lists_on" in parts[title]:
                 parts[title]["read_lists_on"]([app.load, tab.select] if index == 0 else [tab.select])
-        _follow_settings(ctx, app, banner, parts)
+        readers = _follow_settings(ctx, banner, parts)
+        _read_on_page_load(app, readers + [r for part in parts.values() for r in part.get("on_page_load", [])])
         _keep_answers_flowing()
     return app
+
+
+def _read_on_page_load(app: gr.Blocks, readers: list[tuple]) -> None:
+    """One load event fills every value a page reads when it opens: each `(fn, outputs)` reader in turn, its fn
+    returning a value for each output. An event costs the page a pass over every component: one per reader made
+    a page load about twelve of them."""
+    outputs = [output for _, reader_outputs in readers for output in reader_outputs]
+
+    def read_all():
+        return [value for fn, _ in readers for value in fn()]
+
+    app.load(read_all, None, outputs, show_progress="hidden")
 
 
 # Seconds between the page's keep-alive events (a missed answer arrives at most this late). Every event costs the
@@ -69,12 +82,12 @@ def _keep_answers_flowing() -> None:
     gr.Timer(ANSWER_PUMP_SECONDS).tick(pump, None, None, show_progress="hidden", concurrency_limit=None)
 
 
-def _follow_settings(ctx: AppContext, app: gr.Blocks, banner: gr.Markdown, parts: dict[str, dict]) -> None:
+def _follow_settings(ctx: AppContext, banner: gr.Markdown, parts: dict[str, dict]) -> list[tuple]:
     """What shows the settings is refreshed on every page load (they may have changed from another page or
     the command line) and after each change in the Settings tab: the demo banner, the models folder that a
     new training configuration starts from, and a tab's own defaults (Generate's quick settings for the demo
-    models). Each is set once per page and after a Settings change, never when a tab is opened again: what
-    the user changed in a form since then is theirs."""
+    models, Prepare's Whisper model). Each is set once per page and after a Settings change, never when a tab
+    is opened again: what the user changed in a form since then is theirs. Returns the page-load readers."""
     changed = parts.get("Settings", {}).get("settings_changed", [])
     models_dir = parts.get("Train", {}).get("configure", {}).get("widgets", {}).get("model.models_dir")
     outputs = [banner] + ([models_dir] if models_dir is not None else [])
@@ -91,28 +104,16 @@ def _follow_settings(ctx: AppContext, app: gr.Blocks, banner: gr.Markdown, parts
             values[1] = gr.update()
         return values
 
-    app.load(on_load, None, outputs, show_progress="hidden")
+    readers = [(on_load, outputs)]
     for event in changed:
         event.then(refresh, None, outputs, show_progress="hidden")
-    prepare = parts.get("Prepare", {})
-    if "backend" in prepare and "model" in prepare:  # the Whisper choice saved in Settings reaches Prepare
-        for event in changed:
-            event.then(lambda: _settings_whisper(ctx), None, [prepare["backend"], prepare["model"]],
-                       show_progress="hidden")
     for part in parts.values():
         if "follow_settings" in part:
             fn, follow_outputs = part["follow_settings"]
-            app.load(fn, None, follow_outputs, show_progress="hidden")
+            readers.append((fn, follow_outputs))
             for event in changed:
                 event.then(fn, None, follow_outputs, show_progress="hidden")
-
-
-def _settings_whisper(ctx: AppContext):
-    try:
-        settings = ctx.settings()
-    except UserError:  # an unreadable settings.json: leave the fields as they are
-        return gr.update(), gr.update()
-    return settings.whisper_backend, settings.whisper_model
+    return readers
 
 
 def _settings_models_dir(ctx: AppContext):

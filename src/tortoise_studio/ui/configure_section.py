@@ -31,6 +31,7 @@ from ..workspace import safe_name
 from ..config.schedule import milestone_steps, steps_per_epoch, total_steps
 from ..train.optim import learning_rates
 from .context import AppContext
+from .lists import kept_choice
 
 GROUPS = [
     ("Dataset and model", ["dataset", "model.source", "model.models_dir", "model.dropout",
@@ -163,11 +164,9 @@ def lists_update(ctx: AppContext, dataset: str | None, saved: str | None) -> tup
     """The dataset list (the current one kept, else the latest), saved configurations and model sources, as
     the workspace is now."""
     datasets = ctx.workspace.list_datasets()
-    dataset = dataset if dataset in datasets else latest_dataset(ctx)
-    configs = saved_configs(ctx)
-    return (gr.update(choices=datasets, value=dataset),
-            gr.update(choices=configs, value=saved if saved in configs else None),
-            gr.update(choices=source_choices(ctx, dataset)))
+    shown = dataset if dataset in datasets else latest_dataset(ctx)
+    return (kept_choice(datasets, dataset, shown), kept_choice(saved_configs(ctx), saved),
+            gr.update(choices=source_choices(ctx, shown)))
 
 
 def saved_configs(ctx: AppContext) -> list[str]:
@@ -361,7 +360,7 @@ def build(ctx: AppContext) -> dict:
                                 elem_id="config-load-path", scale=3)
         load = gr.Button("Load", elem_id="config-load", scale=1)
         refresh = gr.Button("Refresh lists", elem_id="config-refresh", scale=1)
-    run = gr.Textbox(label="Run name", value=default_run_name, elem_id="config-run",
+    run = gr.Textbox(label="Run name", value=default_run_name(), elem_id="config-run",
                      info="the folder training/<dataset>/runs/<run>/ that Save writes")
     for title, keys in GROUPS:
         with gr.Group():
@@ -398,9 +397,10 @@ def build(ctx: AppContext) -> dict:
     gr.on([w.change for w in inputs], preview, [run, *inputs], preview_outputs,
           trigger_mode="always_last", show_progress="hidden").then(
         estimate, inputs, memory_note, trigger_mode="always_last", show_progress="hidden")
-    # The run name changes the schedule's note, not the memory: no estimate. (Its default is given on every page
-    # load, and the estimate it started there cost the server its first estimate in a tab not yet opened.)
-    run.change(preview, [run, *inputs], preview_outputs, trigger_mode="always_last", show_progress="hidden")
+    # The run name changes the schedule's note, not the memory: no estimate. On what is typed only: its default is
+    # given on every page load (a reading of the schedule there is an event in a tab not yet opened), and Load
+    # sets the fields too, whose change reads the schedule with the loaded name.
+    run.input(preview, [run, *inputs], preview_outputs, trigger_mode="always_last", show_progress="hidden")
 
     def on_validate(*values):
         return validate_handler(ctx, list(values))
@@ -452,6 +452,8 @@ def build(ctx: AppContext) -> dict:
     # not on every field's change, so a checkpoint written since is there and a change reads no folder
     widgets["model.source"].focus(lambda dataset: gr.update(choices=source_choices(ctx, dataset)),
                                   widgets["dataset"], widgets["model.source"])
-    return {"read_lists_on": read_lists_on, "saved_path": saved_path, "run": run, "widgets": widgets,
+    return {"read_lists_on": read_lists_on, "saved_path": saved_path,
+            "on_page_load": [(lambda: (default_run_name(),), [run])],  # each page proposes a name of its own time
+            "run": run, "widgets": widgets,
             "message": message, "plot": plot, "summary": summary, "memory": memory_note,
             "suggestions": suggestions, "load_path": load_path, "save": save, "load": load}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..errors import UserError
 from ..settings import Settings, load_settings
 from ..workspace import Workspace
 
@@ -21,6 +22,14 @@ class AppContext:
     def settings(self) -> Settings:
         """Read fresh each time, so a change in the Settings tab reaches every tab at once."""
         return load_settings(self.workspace)
+
+    def settings_or_defaults(self) -> Settings:
+        """The saved settings, or the defaults when settings.json cannot be read (the Settings tab says so, and
+        its Save writes a good one)."""
+        try:
+            return self.settings()
+        except UserError:
+            return Settings()
 
     def models_dir(self) -> Path:
         return self.settings().models_path(self.workspace)

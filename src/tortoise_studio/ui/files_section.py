@@ -90,8 +90,7 @@ def build(ctx: AppContext) -> dict:
             delete = gr.Button("Delete", variant="stop", elem_id="files-delete")
         message = gr.Markdown(elem_id="files-message")
         gr.Markdown("**Trash**: deleted items wait here (in the workspace's `trash/` folder) until you empty it.")
-        trash = gr.Dataframe(lambda: trash_table(ctx), label="Trash", interactive=False, wrap=True,
-                             elem_id="files-trash")
+        trash = gr.Dataframe(trash_table(ctx), label="Trash", interactive=False, wrap=True, elem_id="files-trash")
         empty = gr.Button("Empty trash", elem_id="files-empty-trash")
     pending = gr.State("")  # the action the next press confirms
 
@@ -107,4 +106,5 @@ def build(ctx: AppContext) -> dict:
     delete.click(lambda k, i, p: delete_handler(ctx, k, i, p), [kind, item, pending], [message, pending, item, trash])
     empty.click(lambda p: empty_trash_handler(ctx, p), pending, [message, pending, trash])
     return {"kind": kind, "item": item, "new_name": new_name, "rename": rename, "delete": delete,
-            "message": message, "trash": trash, "empty": empty}
+            "message": message, "trash": trash, "empty": empty,
+            "on_page_load": [(lambda: (trash_table(ctx),), [trash])]}

@@ -19,6 +19,7 @@ from ..generate.results import list_results, read_sidecar, save_speech
 from ..generate.synthesizer import (PRESETS, GenerationCancelled, GenerationSettings, Progress, Synthesizer,
                                     autoregressive_choices, demo_settings, warm_up)
 from .context import AppContext
+from .lists import kept_choice
 
 DEFAULT_PRESET = "fast"
 # Widgets below the preset, in this order, feed settings_from().
@@ -64,18 +65,16 @@ def result_choices(ctx: AppContext) -> list[tuple[str, str]]:
 
 
 def _kept(choices: list, current):
-    """The dropdown's update: fresh choices, the current value kept while it is still one of them."""
-    values = [c[1] if isinstance(c, tuple) else c for c in choices]
-    return gr.update(choices=choices, value=current if current in values else (values[0] if values else None))
+    """The dropdown's update: fresh choices, the current value kept while it is still one of them, else the first."""
+    return kept_choice(choices, current, next((c[1] if isinstance(c, tuple) else c for c in choices), None))
 
 
 def lists_update(ctx: AppContext, voice, model, model_a, model_b, result) -> tuple:
     """Voice, model (x3) and result dropdowns as the workspace is now, each keeping its selection if it exists."""
     models = autoregressive_choices(ctx.workspace)
     results = result_choices(ctx)
-    result_values = [value for _, value in results]
     return (_kept(voice_choices(ctx.workspace), voice), _kept(models, model), _kept(models, model_a),
-            _kept(models, model_b), gr.update(choices=results, value=result if result in result_values else None))
+            _kept(models, model_b), kept_choice(results, result))
 
 
 def mode_defaults(ctx: AppContext) -> tuple:
@@ -267,9 +266,12 @@ def build(ctx: AppContext) -> dict:
     refresh.click(on_refresh, lists, lists)
     model.change(lambda m: tokenizer_note(ctx, m), model, tokenizer)
 
+    def on_show(*current):
+        start_warm_up(ctx)  # in the background: the lists answer at once
+        return on_refresh(*current)
+
     def read_lists_on(triggers):
-        gr.on(triggers, on_refresh, lists, lists, show_progress="hidden")
-        gr.on(triggers, lambda: start_warm_up(ctx), None, None, show_progress="hidden")
+        gr.on(triggers, on_show, lists, lists, show_progress="hidden")
 
     return {"read_lists_on": read_lists_on,
             "follow_settings": (lambda: mode_defaults(ctx),

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 from dataclasses import replace
+from typing import Any
 
 import gradio as gr
 import pandas as pd
@@ -16,11 +17,12 @@ from ..dataset.advice import speech_advice
 from ..dataset.proofread import unsaved_changes
 from ..dataset.uploads import add_recordings
 from ..errors import UserError
-from ..settings import Settings, remember_whisper, whisper_model_location
+from ..settings import remember_whisper, whisper_model_location
 from ..dataset.transcribe import BACKENDS
 from ..text import tokenizer_for_dataset
 from . import tokenizer_section
 from .context import AppContext
+from .lists import kept_choice
 
 CLIP_COLUMNS = ["clip", "seconds", "text", "split", "flag", "as trained"]  # flagged clips come first
 SKIPPED_COLUMNS = ["file", "clip", "reason"]
@@ -229,11 +231,14 @@ def _progress_adapter(progress):
     return report
 
 
-def _whisper_setting(ctx: AppContext) -> Settings:
+def whisper_fields(ctx: AppContext) -> tuple[Any, Any]:
+    """The Whisper backend and model kept in Settings; an unreadable settings.json (the Settings tab says so)
+    leaves the fields as they are."""
     try:
-        return ctx.settings()
-    except UserError:  # an unreadable settings.json: the Settings tab says so
-        return Settings()
+        settings = ctx.settings()
+    except UserError:
+        return gr.update(), gr.update()
+    return settings.whisper_backend, settings.whisper_model
 
 
 def _empty_results():
@@ -254,13 +259,15 @@ def build(ctx: AppContext) -> dict:
         new_voice = gr.Textbox(label="New voice name (leave empty to add to the selected voice)",
                                elem_id="prepare-new-voice")
         add = gr.Button("Add to voice", elem_id="prepare-add")
+    saved = ctx.settings_or_defaults()
+    whisper = (saved.whisper_backend, saved.whisper_model)
     with gr.Accordion("Options", open=False):
         with gr.Row():
-            # callables: read from Settings on every page load (Prepare remembers what it last used there)
-            backend = gr.Dropdown(label="Whisper backend", choices=list(BACKENDS),
-                                  value=lambda: _whisper_setting(ctx).whisper_backend, elem_id="prepare-backend")
-            model = gr.Textbox(label="Whisper model (name or local path)",
-                               value=lambda: _whisper_setting(ctx).whisper_model, elem_id="prepare-model",
+            # read from Settings again on every page load and Settings change (ui/app.py): Prepare remembers
+            # what it last used there
+            backend = gr.Dropdown(label="Whisper backend", choices=list(BACKENDS), value=whisper[0],
+                                  elem_id="prepare-backend")
+            model = gr.Textbox(label="Whisper model (name or local path)", value=whisper[1], elem_id="prepare-model",
                                info="kept in Settings; a relative path is taken from the workspace folder")
             language = gr.Textbox(label="Language (auto or a code such as en)", value="auto",
                                   elem_id="prepare-language")
@@ -313,7 +320,7 @@ def build(ctx: AppContext) -> dict:
 
     def on_show(current):
         names = voice_choices(ctx)
-        return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
+        return kept_choice(names, current, names[0] if names else None)
 
     dataset_views = [summary, histogram, skipped, clips, save_status]
 
@@ -339,4 +346,5 @@ def build(ctx: AppContext) -> dict:
     save.click(lambda v, t: save_table_handler(ctx, v, t), [voice, clips], [save_status, clips])
     return {"read_lists_on": read_lists_on, "split": split, "voice": voice, "upload": upload, "new_voice": new_voice,
             "backend": backend, "model": model, "run": run, "status": status, "summary": summary, "clips": clips,
-            "player": player, "save": save, "tokenizer": tokenizer}
+            "player": player, "save": save, "tokenizer": tokenizer,
+            "follow_settings": (lambda: whisper_fields(ctx), [backend, model])}

@@ -42,17 +42,9 @@ def table_update(ctx: AppContext, models_dir: str | None = None) -> dict:
     return gr.update(value=models_table(ctx, models_dir), label=f"Model files in {checked_folder(ctx, models_dir)}")
 
 
-def current_settings(ctx: AppContext) -> Settings:
-    """The saved settings, or the defaults when settings.json cannot be read (Save then writes a good one)."""
-    try:
-        return ctx.settings()
-    except UserError:
-        return Settings()
-
-
 def save_handler(ctx: AppContext, models_dir: str, device: str, whisper_backend: str | None = None,
                  whisper_model: str | None = None):
-    settings = current_settings(ctx)
+    settings = ctx.settings_or_defaults()
     settings.models_dir, settings.device = (models_dir or "").strip(), device
     if whisper_backend is not None:
         settings.whisper_backend = whisper_backend
@@ -92,20 +84,24 @@ def demo_handler(ctx: AppContext):
     return note, ctx.settings().models_dir, table_update(ctx)
 
 
+def settings_fields(ctx: AppContext) -> tuple[str, str, str, str]:
+    """The saved settings as the form shows them: models folder, device, Whisper backend and model."""
+    settings = ctx.settings_or_defaults()
+    return settings.models_dir, settings.device, settings.whisper_backend, settings.whisper_model
+
+
 def build(ctx: AppContext) -> dict:
+    # read again on every page load (ui/app.py), so a change made elsewhere shows after a reload
+    shown = settings_fields(ctx)
     with gr.Row():
-        # callables: read again on every page load, so a change made elsewhere shows after a reload
-        models_dir = gr.Textbox(label="Models folder", value=lambda: current_settings(ctx).models_dir,
-                                elem_id="settings-models-dir",
+        models_dir = gr.Textbox(label="Models folder", value=shown[0], elem_id="settings-models-dir",
                                 info="TorToiSe's weights (relative to the workspace). A tiny demo set works too.")
-        device = gr.Dropdown(label="Device", choices=list(DEVICES), value=lambda: current_settings(ctx).device,
-                             elem_id="settings-device")
+        device = gr.Dropdown(label="Device", choices=list(DEVICES), value=shown[1], elem_id="settings-device")
     with gr.Row():
-        whisper_backend = gr.Dropdown(label="Whisper backend", choices=list(WHISPER_BACKENDS),
-                                      value=lambda: current_settings(ctx).whisper_backend,
+        whisper_backend = gr.Dropdown(label="Whisper backend", choices=list(WHISPER_BACKENDS), value=shown[2],
                                       elem_id="settings-whisper-backend")
-        whisper_model = gr.Textbox(label="Whisper model (a name such as base, or a local path)",
-                                   value=lambda: current_settings(ctx).whisper_model, elem_id="settings-whisper-model",
+        whisper_model = gr.Textbox(label="Whisper model (a name such as base, or a local path)", value=shown[3],
+                                   elem_id="settings-whisper-model",
                                    info="Prepare uses it; a relative path is taken from the workspace folder")
         download = gr.Button("Download", elem_id="settings-whisper-download", scale=0)
     with gr.Row():
@@ -119,13 +115,15 @@ def build(ctx: AppContext) -> dict:
                     "with recordings shipped in the tortoise-tts package: every step works offline on a CPU, "
                     "but the voice it makes is noise.")
         demo = gr.Button("Set up demo", elem_id="settings-demo")
-    files_section.build(ctx)
+    files = files_section.build(ctx)
     saved = save.click(lambda d, dev, wb, wm: save_handler(ctx, d, dev, wb, wm),
                        [models_dir, device, whisper_backend, whisper_model], [message, table])
     download.click(lambda b, m: download_whisper_handler(ctx, b, m), [whisper_backend, whisper_model], message)
     check.click(lambda d: check_handler(ctx, d), models_dir, [message, table])
     demo_done = demo.click(lambda: demo_handler(ctx), None, [message, models_dir, table])
-    demo_done.then(lambda: current_settings(ctx).whisper_model, None, whisper_model)
+    demo_done.then(lambda: ctx.settings_or_defaults().whisper_model, None, whisper_model)
     return {"models_dir": models_dir, "device": device, "whisper_backend": whisper_backend,
             "whisper_model": whisper_model, "download": download, "table": table, "check": check, "demo": demo,
-            "message": message, "settings_changed": [saved, demo_done]}
+            "message": message, "settings_changed": [saved, demo_done],
+            "on_page_load": [(lambda: settings_fields(ctx), [models_dir, device, whisper_backend, whisper_model]),
+                             *files["on_page_load"]]}

@@ -20,4 +20,5 @@ def build(ctx: AppContext) -> dict:
         configure["read_lists_on"](triggers)
         run["read_lists_on"](triggers)
 
-    return {"read_lists_on": read_lists_on, "configure": configure, "run": run}
+    return {"read_lists_on": read_lists_on, "on_page_load": configure["on_page_load"], "configure": configure,
+            "run": run}
