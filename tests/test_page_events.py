@@ -28,7 +28,7 @@ def test_the_studio_page_keeps_the_rule(workspace):
     assert crowded_triggers(build_app(AppContext(workspace))) == []
 
 
-def test_a_page_load_sends_two_events_and_reads_the_settings_anew(workspace):
+def test_a_page_load_reads_every_value_in_one_event_and_reads_the_settings_anew(workspace):
     """Every value a page reads when it opens comes in one load event (the Prepare tab's voice list, the page's
     first, has its own): each event costs the page a pass over every component. What it reads is as the
     workspace is at that moment, so a change made elsewhere shows after a reload."""

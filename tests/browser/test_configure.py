@@ -10,7 +10,7 @@ import pytest
 from tortoise_studio import config as C
 from tortoise_studio.ui import configure_section as cs
 from tortoise_studio.workspace import Workspace
-from ui_helpers import open_page, wait_answered
+from ui_helpers import open_page, wait_answered, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -112,10 +112,17 @@ def test_save_writes_the_form_and_load_refills_it(start_ui, page, workspace_root
     set_value(page, "device", "auto")
     set_value(page, "validation.enabled", True)
     run.fill("other")
+    summary = page.locator("#config-summary")
+
+    def run_folder() -> str:
+        return next((line for line in summary.inner_text().splitlines() if line.startswith("Run folder:")), "")
+
+    wait_until(lambda: run_folder().endswith("/runs/other"), 30, "the schedule's note to name the typed run")
     page.locator("#config-load").click()
     page.locator("#config-message").get_by_text("Loaded").wait_for()
     assert read_form(page) == form
     assert run.input_value() == "browser run"
+    wait_until(lambda: run_folder().endswith("/runs/browser run"), 30, "the note to name the loaded run")
 
 
 def test_an_invalid_value_shows_its_message_and_writes_nothing(start_ui, page, workspace_root):

@@ -397,10 +397,10 @@ def build(ctx: AppContext) -> dict:
     gr.on([w.change for w in inputs], preview, [run, *inputs], preview_outputs,
           trigger_mode="always_last", show_progress="hidden").then(
         estimate, inputs, memory_note, trigger_mode="always_last", show_progress="hidden")
-    # The run name changes the schedule's note, not the memory: no estimate. On what is typed only: its default is
-    # given on every page load (a reading of the schedule there is an event in a tab not yet opened), and Load
-    # sets the fields too, whose change reads the schedule with the loaded name.
-    run.input(preview, [run, *inputs], preview_outputs, trigger_mode="always_last", show_progress="hidden")
+    # The run name changes the schedule's note, not the memory: no estimate. (Its default is given on every page
+    # load, and the estimate it started there cost the server its first estimate in a tab not yet opened. Not
+    # `input`: the page's client sends that for keys typed, not for text set otherwise.)
+    run.change(preview, [run, *inputs], preview_outputs, trigger_mode="always_last", show_progress="hidden")
 
     def on_validate(*values):
         return validate_handler(ctx, list(values))
