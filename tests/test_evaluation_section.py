@@ -44,3 +44,21 @@ def test_sample_slots_pair_each_checkpoint_sample_with_the_base_models(workspace
     assert values[0] == str(samples_dir(run_dir, 5) / "0.wav") and "heard: *good morning 5*" in values[1]
     assert values[2] == str(samples_dir(run_dir, 0) / "0.wav") and values[3].startswith("**base model, sentence 1**")
     assert values[4:] == [None, ""] * (2 * section.PLAYERS - 2)  # one sentence: the other slots are empty
+
+
+def test_the_section_opens_for_a_run_with_scores_or_scoring_and_stays_as_left_otherwise(workspace):
+    """Closed, the section's players and plot are not mounted by the page; a run to show opens it."""
+    from tortoise_studio.ui.app import build_app
+    from tortoise_studio.ui.context import AppContext
+    app = build_app(AppContext(workspace))
+    show = next(f for f in app.fns.values() if any(getattr(o, "elem_id", None) == "eval-section" for o in f.outputs))
+    opened = lambda run_dir: show.fn(str(run_dir), None)[-1]  # noqa: E731 - the section's update, last
+    scored, _ = scored_run(workspace)  # scores on disk
+    unscored = workspace.run_dir("ds", "plain")
+    unscored.mkdir(parents=True)
+    (unscored / "train.yaml").write_text("dataset: ds\nevaluation:\n  enabled: false\n")
+    scoring = workspace.run_dir("ds", "scoring")  # no scores yet, but its checkpoints will be scored
+    scoring.mkdir(parents=True)
+    (scoring / "train.yaml").write_text("dataset: ds\n")
+    assert opened(scored).get("open") is True and opened(scoring).get("open") is True
+    assert "open" not in opened(unscored) and "open" not in opened(None)

@@ -10,6 +10,7 @@ from typing import Callable
 import gradio as gr
 import pandas as pd
 
+from ..config.files import load_config
 from ..errors import UserError
 from ..evaluate.best import export_checkpoint
 from ..metrics.series import best_step
@@ -102,7 +103,9 @@ def export_best(ctx: AppContext, run_dir: str | None, reader: MetricsReader) -> 
 # ---- widgets and wiring -----------------------------------------------------------------------------
 
 def build(ctx: AppContext, run: gr.Dropdown, reader: Callable[[str], MetricsReader]) -> dict:
-    with gr.Accordion("Checkpoint scores: listen and compare", open=True, elem_id="eval-section"):
+    # closed until a run with something to show is chosen: the page mounts a closed section's players and plot
+    # only when it opens (measured: the Train tab's first showing 4.1-4.3 -> 2.5-2.9 CPU-s of the browser)
+    with gr.Accordion("Checkpoint scores: listen and compare", open=False, elem_id="eval-section") as section:
         errors = gr.Markdown(elem_id="eval-errors")
         plot = gr.LinePlot(None, x="step", y="value", color="series", color_map=COLORS, y_lim=[0, 1],
                            title="CER and voice similarity by step (step 0 = base model)", x_title="optimizer step",
@@ -123,10 +126,12 @@ def build(ctx: AppContext, run: gr.Dropdown, reader: Callable[[str], MetricsRead
                         slots.append(gr.Markdown(elem_id=f"eval-{who}-{n}-text"))
     timer = gr.Timer(TICK_SECONDS, active=False)
 
-    def refresh(run_dir, selected):
+    def view(run_dir, selected) -> tuple[tuple, bool]:
+        """The section's outputs, and whether there is anything to show (scores, an evaluator at work or its
+        error)."""
         if not run_dir or not Path(run_dir, CONFIG_FILE).is_file():
             return ("", None, best_markdown(pd.DataFrame()), gr.update(choices=[], value=None),
-                    *sample_slots(None, None), gr.Timer(active=False))
+                    *sample_slots(None, None), gr.Timer(active=False)), False
         metrics = reader(run_dir)
         scores = metrics.eval
         choices = checkpoint_choices(scores)
@@ -135,21 +140,40 @@ def build(ctx: AppContext, run: gr.Dropdown, reader: Callable[[str], MetricsRead
         frame = scores_frame(scores)
         status = evaluation_status(Path(run_dir), metrics)
         alive = status.running or _run_alive(run_dir)
-        return (errors_markdown(status), frame if len(frame) else None, best_markdown(scores),
-                gr.update(choices=choices, value=step), *sample_slots(run_dir, step), gr.Timer(active=alive))
+        note = errors_markdown(status)
+        return (note, frame if len(frame) else None, best_markdown(scores), gr.update(choices=choices, value=step),
+                *sample_slots(run_dir, step), gr.Timer(active=alive)), bool(len(frame) or status.running or note)
+
+    def refresh(run_dir, selected):
+        return view(run_dir, selected)[0]
+
+    def show_run(run_dir, selected):
+        shown, worth_showing = view(run_dir, selected)
+        if worth_showing or _scores_checkpoints(run_dir):
+            return *shown, gr.update(open=True)
+        return *shown, gr.update()  # as the user left it: never closed under them
 
     outputs = [errors, plot, best, checkpoint, *slots, timer]
 
     def show_run_after(event) -> None:
         """Show the run the dropdown changed to, after the event that reacts to that change (the Run section's
-        own view): a run's change has one listener (ui/events.py)."""
-        event.then(refresh, [run, checkpoint], outputs)
+        own view): a run's change has one listener (ui/events.py). The section opens for a run with something
+        to show."""
+        event.then(show_run, [run, checkpoint], [*outputs, section])
 
     timer.tick(refresh, [run, checkpoint], outputs)
     checkpoint.input(lambda r, s: sample_slots(r, s), [run, checkpoint], slots)
     export.click(lambda r: export_best(ctx, r, reader(r) if r else None), run, export_message)
-    return {"show_run_after": show_run_after, "plot": plot, "best": best, "export": export, "export_message": export_message,
+    return {"show_run_after": show_run_after, "section": section, "plot": plot, "best": best, "export": export, "export_message": export_message,
             "checkpoint": checkpoint, "errors": errors, "slots": slots, "timer": timer}
+
+
+def _scores_checkpoints(run_dir: str | None) -> bool:
+    """Whether the run's configuration has its checkpoints scored (an unreadable one: the Run section says so)."""
+    try:
+        return bool(run_dir) and load_config(Path(run_dir, CONFIG_FILE)).evaluation.enabled
+    except (UserError, OSError):
+        return False
 
 
 def _run_alive(run_dir: str) -> bool:
