@@ -19,7 +19,7 @@ from ..generate.results import list_results, read_sidecar, save_speech
 from ..generate.synthesizer import (PRESETS, GenerationCancelled, GenerationSettings, Progress, Synthesizer,
                                     autoregressive_choices, demo_settings, warm_up)
 from .context import AppContext
-from .lists import kept_choice
+from .lists import choice_values, kept_choice
 
 DEFAULT_PRESET = "fast"
 # Widgets below the preset, in this order, feed settings_from().
@@ -66,7 +66,8 @@ def result_choices(ctx: AppContext) -> list[tuple[str, str]]:
 
 def _kept(choices: list, current):
     """The dropdown's update: fresh choices, the current value kept while it is still one of them, else the first."""
-    return kept_choice(choices, current, next((c[1] if isinstance(c, tuple) else c for c in choices), None))
+    values = choice_values(choices)
+    return kept_choice(choices, current, values[0] if values else None)
 
 
 def lists_update(ctx: AppContext, voice, model, model_a, model_b, result) -> tuple:

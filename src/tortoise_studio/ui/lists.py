@@ -14,10 +14,14 @@ from typing import Any
 import gradio as gr
 
 
+def choice_values(choices: list) -> list:
+    """The values of a dropdown's choices (values, or (label, value) pairs)."""
+    return [c[1] if isinstance(c, tuple) else c for c in choices]
+
+
 def kept_choice(choices: list, current: Any, fallback: Any = None) -> dict:
     """The update of a dropdown with `choices` (values, or (label, value) pairs): `current` stays chosen while it
     is one of them, else `fallback` is chosen (None: nothing)."""
-    values = [c[1] if isinstance(c, tuple) else c for c in choices]
-    if current in values or not (current or fallback):
+    if current in choice_values(choices) or not (current or fallback):
         return gr.update(choices=choices)
     return gr.update(choices=choices, value=fallback)

@@ -260,14 +260,14 @@ def build(ctx: AppContext) -> dict:
                                elem_id="prepare-new-voice")
         add = gr.Button("Add to voice", elem_id="prepare-add")
     saved = ctx.settings_or_defaults()
-    whisper = (saved.whisper_backend, saved.whisper_model)
     with gr.Accordion("Options", open=False):
         with gr.Row():
             # read from Settings again on every page load and Settings change (ui/app.py): Prepare remembers
             # what it last used there
-            backend = gr.Dropdown(label="Whisper backend", choices=list(BACKENDS), value=whisper[0],
+            backend = gr.Dropdown(label="Whisper backend", choices=list(BACKENDS), value=saved.whisper_backend,
                                   elem_id="prepare-backend")
-            model = gr.Textbox(label="Whisper model (name or local path)", value=whisper[1], elem_id="prepare-model",
+            model = gr.Textbox(label="Whisper model (name or local path)", value=saved.whisper_model,
+                               elem_id="prepare-model",
                                info="kept in Settings; a relative path is taken from the workspace folder")
             language = gr.Textbox(label="Language (auto or a code such as en)", value="auto",
                                   elem_id="prepare-language")
