@@ -52,6 +52,7 @@ def test_a_run_with_evaluation_scores_the_base_and_every_checkpoint(workspace, t
         assert all(s.wav.stat().st_size > 1000 for s in samples)
         record = json.loads((run_dir / "samples" / str(step) / "scores.json").read_text())
         assert record["cer"] == row["cer"] and len(record["samples"]) == 1
+        assert record["samples"][0]["language"] == "en"  # heard as the English its tokenizer speaks
     status = evaluation_status(run_dir)
     assert status.evaluated == [0, 1, 2] and status.best in (1, 2) and not status.running
 

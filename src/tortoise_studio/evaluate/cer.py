@@ -63,12 +63,14 @@ class CerScorer:
                             "(the one Prepare uses) or set evaluation.whisper_model to a local model path") from exc
         return cls(transcriber, language=language)
 
-    def transcribe(self, audio: np.ndarray, sample_rate: int) -> str:
-        """What Whisper hears in `audio` (any sample rate)."""
+    def transcribe(self, audio: np.ndarray, sample_rate: int, language: str | None = None) -> str:
+        """What Whisper hears in `audio` (any sample rate), in `language` (else the scorer's own; None: Whisper
+        guesses it from the audio)."""
         audio = resample(np.asarray(audio, dtype=np.float32), sample_rate, WHISPER_RATE)
-        return self.transcriber.transcribe(audio, language=self.language).text
+        return self.transcriber.transcribe(audio, language=language or self.language).text
 
-    def score(self, audio: np.ndarray, sample_rate: int, text: str) -> tuple[str, float]:
-        """(Whisper's transcript, its character error rate against `text`)."""
-        transcript = self.transcribe(audio, sample_rate)
+    def score(self, audio: np.ndarray, sample_rate: int, text: str,
+              language: str | None = None) -> tuple[str, float]:
+        """(Whisper's transcript in `language`, its character error rate against `text`)."""
+        transcript = self.transcribe(audio, sample_rate, language)
         return transcript, character_error_rate(text, transcript)

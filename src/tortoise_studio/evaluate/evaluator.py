@@ -186,9 +186,13 @@ class Evaluator:
                 speech = sampler.speak(text, n, weights)
                 name = f"{n}.wav"
                 write_wav(folder / name, speech.audio, speech.sample_rate)
-                transcript, error_rate = cer.score(speech.audio, speech.sample_rate, text)
+                # heard in the language the checkpoint speaks: Whisper guessing it from a young model's babble
+                # would transcribe in whatever language the noise resembles (and spend a pass of its encoder)
+                language = (speech.tokenizer or {}).get("language") or None
+                transcript, error_rate = cer.score(speech.audio, speech.sample_rate, text, language)
                 voice = similarity.score(speech.audio, speech.sample_rate, reference)
-                samples.append({"file": name, "text": text, "transcript": transcript, "cer": round(error_rate, 4),
+                samples.append({"file": name, "text": text, "transcript": transcript, "language": language,
+                                "cer": round(error_rate, 4),
                                 "similarity": round(voice, 4), "seconds": round(speech.duration, 2)})
                 self.echo(f"step {step}: sentence {n + 1}/{len(sentences)}: CER {error_rate:.3f}, "
                           f"similarity {voice:.3f}: {transcript!r}")

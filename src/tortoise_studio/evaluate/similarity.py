@@ -30,7 +30,9 @@ class VoiceSimilarity:
         """A unit-length embedding of one utterance (volume normalised, long silences shortened)."""
         from resemblyzer import preprocess_wav
         wav = resample(np.asarray(audio, dtype=np.float32), sample_rate, ENCODER_RATE)
-        trimmed = preprocess_wav(wav, source_sr=ENCODER_RATE) if len(wav) >= MIN_SAMPLES else wav
+        # no source_sr: the audio is at the encoder's rate already, and naming one makes Resemblyzer call
+        # librosa's resample, whose import alone costs an evaluator about 2 CPU-s
+        trimmed = preprocess_wav(wav) if len(wav) >= MIN_SAMPLES else wav
         return self.encoder.embed_utterance(trimmed if len(trimmed) >= MIN_SAMPLES else wav)
 
     def reference(self, files: list[Path] | tuple[Path, ...]) -> np.ndarray:
