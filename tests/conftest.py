@@ -130,6 +130,27 @@ def build_once(tmp_path_factory, name: str, build) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tortoise_size_profiles(tmp_path_factory, tortoise_voices) -> Path:
+    """The memory estimate's stored profiles (config/memory.py: stored_profile) with TorToiSe's own model sizes
+    measured, as the Configure form's first estimate of a workspace without models of its own leaves them: made
+    once per session by that estimate, in a scratch workspace. A copy in a workspace's .cache spares its server
+    the measurement (about 13 CPU-s; many browser tests' workspaces estimate at these sizes and read nothing of
+    it). Read-only."""
+    def build(folder: Path):
+        from tortoise_studio.config import TrainingConfig
+        from tortoise_studio.config import memory
+        from tortoise_studio.workspace import Workspace
+        from tests.test_launch import make_dataset
+        ws = Workspace.at(folder / "ws").ensure()
+        make_dataset(ws, tortoise_voices, n_train=1, n_val=0)
+        cfg = TrainingConfig(dataset="ds", device="cpu")
+        assert memory.estimate_for_config(cfg, ws, memory.device_memory("cpu")) is not None
+        shutil.copy(memory.profiles_file(ws), folder / memory.PROFILES_FILE)
+    from tortoise_studio.config.memory import PROFILES_FILE
+    return build_once(tmp_path_factory, "tortoise-size-profiles", build) / PROFILES_FILE
+
+
+@pytest.fixture(scope="session")
 def evaluated_run(tmp_path_factory, tortoise_voices, tiny_models, whisper_base):
     """A tiny run trained without evaluation (4 training clips, 2 epochs) and then scored by the real
     `evaluate` command, built once: the evaluation tests and the browser's checkpoint-scores test read it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,7 +22,7 @@ CHROMIUM = "/usr/bin/chromium"
 # --mute-audio: media play on Chromium's silent output whatever sound devices the machine has (the players that
 # once never started were rendered again after the click: ui_helpers.play presses again for that)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--mute-audio"]
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--mute-audio"] + os.environ.get("CHROMIUM_EXTRA", "").split()
 
 
 
@@ -173,14 +174,20 @@ def server_starter(tmp_path_factory):
 @pytest.fixture
 def start_ui(request):
     """start_ui(workspace_root, *extra_args, env=None, own_process=False) -> UiServer; every server is stopped
-    at the end. Forked by this worker's ServerStarter, or `python app.py` itself with own_process. When the
-    test failed, each server's state and the end of its log are printed (a page that stops answering is then
+    at the end. Forked by this worker's ServerStarter, or `python app.py` itself with own_process. A workspace
+    without stored memory profiles gets a copy of tortoise_size_profiles (tests/conftest.py), as one whose
+    Configure form has estimated before. When the test failed, each server's state and the end of its log are printed (a page that stops answering is then
     told apart from a server that died)."""
     servers: list[UiServer] = []
 
     def start(workspace_root: Path, *extra_args: str, env: dict | None = None,
               own_process: bool = False) -> UiServer:
         starter = None if own_process else request.getfixturevalue("server_starter")
+        seed = request.getfixturevalue("tortoise_size_profiles")
+        stored = Path(workspace_root) / ".cache" / seed.name
+        if not stored.exists():
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(seed, stored)
         server = UiServer(Path(workspace_root), *extra_args, env=env, starter=starter)
         servers.append(server)
         return server
