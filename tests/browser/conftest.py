@@ -22,7 +22,7 @@ CHROMIUM = "/usr/bin/chromium"
 # --mute-audio: media play on Chromium's silent output whatever sound devices the machine has (the players that
 # once never started were rendered again after the click: ui_helpers.play presses again for that)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--mute-audio"] + os.environ.get("CHROMIUM_EXTRA", "").split()
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--mute-audio"]
 
 
 
