@@ -108,32 +108,33 @@ def test_a_configuration_that_does_not_fit_gets_settings_that_do(workspace, tort
 
 def test_the_fitted_profile_is_kept_in_the_workspace_and_measured_anew_when_what_it_depends_on_changes(
         workspace, tortoise_voices, tiny_models):
-    """A fresh process (the UI after a restart) reads the profile an earlier one measured instead of measuring the
-    model again; one measured with other versions, or a store that cannot be read, is measured anew."""
+    """A fresh process (the UI after a restart) reads the profile and the parameter counts an earlier one measured
+    instead of measuring or building the model again; ones measured with other versions, or a store that cannot
+    be read, are measured anew."""
     make_even_dataset(workspace, tortoise_voices)
     cfg = C.TrainingConfig(dataset="even", model=C.ModelConfig(models_dir=str(tiny_models)), batch_size=4, device="cpu")
     device = M.DeviceMemory("cpu", 1 << 40, "RAM")
 
-    def fresh_estimate():  # what a new process starts with: nothing fitted or read yet
-        M.stored_profile.cache_clear()
-        M.activation_profile.cache_clear()
+    def fresh_estimate():  # what a new process starts with: nothing fitted, counted or read yet
+        for cached in (M.stored_profile, M.activation_profile, M.stored_counts, M._counts):
+            cached.cache_clear()
         estimate = M.estimate_for_config(cfg, workspace, device)
-        return estimate.total, M.activation_profile.cache_info().misses
+        return estimate.total, M.activation_profile.cache_info().misses, M._counts.cache_info().misses
 
     store = M.profiles_file(workspace)
-    first, measured = fresh_estimate()
-    assert measured == 1 and store.is_file()
+    first, measured, counted = fresh_estimate()
+    assert measured == counted == 1 and store.is_file()
     entries = json.loads(store.read_text())
-    assert len(entries) == 1
-    assert fresh_estimate() == (first, 0)  # read, not measured
+    assert len(entries) == 2 and sum(json.loads(key)[0] == "counts" for key in entries) == 1
+    assert fresh_estimate() == (first, 0, 0)  # read, not measured or counted
 
-    # measured with another torch: not this process's profile
+    # measured with another torch: not this process's
     store.write_text(json.dumps({key.replace(torch.__version__, "0.0.1"): value for key, value in entries.items()}))
-    assert fresh_estimate() == (first, 1)
-    assert len(json.loads(store.read_text())) == 2 and fresh_estimate() == (first, 0)
+    assert fresh_estimate() == (first, 1, 1)
+    assert len(json.loads(store.read_text())) == 4 and fresh_estimate() == (first, 0, 0)
 
     store.write_text("{not json")
-    assert fresh_estimate() == (first, 1)
+    assert fresh_estimate() == (first, 1, 1)
     assert json.loads(store.read_text()) == entries  # written again, whole
 
 

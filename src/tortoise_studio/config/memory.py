@@ -283,23 +283,38 @@ def stored_profile(sizes_key: tuple, store: Path | None, **options) -> Activatio
     and the UI is restarted more often than its models change. An entry is keyed by the options and by the
     versions of what the measurement depends on (torch, transformers, TorToiSe, this module's code), so any
     change measures anew. A store that cannot be read or written only costs the measurement."""
+    return _stored(store, [sizes_key, sorted(options.items())], lambda: activation_profile(sizes_key, **options),
+                   read=lambda value: ActivationProfile(**value), written=dataclasses.asdict)
+
+
+@functools.lru_cache(maxsize=16)
+def stored_counts(sizes_key: tuple, store: Path | None) -> tuple[int, int]:
+    """_counts(sizes_key), kept in `store` beside the profiles: building TorToiSe's own model on the meta
+    device to count it costs a fresh UI server's first estimate about a CPU-s (more on a busy machine)."""
+    return _stored(store, ["counts", sizes_key], lambda: _counts(sizes_key),
+                   read=lambda value: tuple(map(int, value)))
+
+
+def _stored(store: Path | None, entry: list, compute, *, read, written=lambda value: value):
+    """compute(), or the value an earlier process stored under `entry` (and the versions the value depends on)
+    in the JSON file `store`; `read` and `written` turn the stored form into the value and back."""
     if store is None:
-        return activation_profile(sizes_key, **options)
-    entry = json.dumps([sizes_key, sorted(options.items()), _measured_with()], default=str)
+        return compute()
+    key = json.dumps([*entry, _measured_with()], default=str)
     with _PROBING:  # one measurement and one write at a time in this process
         try:
-            return ActivationProfile(**_read_profiles(store)[entry])
-        except (KeyError, TypeError):  # not measured yet, or stored by a version with other fields
+            return read(_read_profiles(store)[key])
+        except (KeyError, TypeError, ValueError):  # not stored yet, or stored by a version with another form
             pass
-        profile = activation_profile(sizes_key, **options)
-        profiles = _read_profiles(store)
-        profiles[entry] = dataclasses.asdict(profile)
+        value = compute()
+        stored = _read_profiles(store)
+        stored[key] = written(value)
         try:
             from ..fileio import atomic_write_json
-            atomic_write_json(store, profiles)
+            atomic_write_json(store, stored)
         except OSError:
             pass
-    return profile
+    return value
 
 
 def _read_profiles(store: Path) -> dict:
@@ -337,7 +352,7 @@ def estimate_memory(sizes: dict, *, micro_batch: int, longest: Longest, optimize
     if optimizer not in OPTIMIZER_BYTES:
         raise ValueError(f"optimizer {optimizer!r} is not one of {', '.join(OPTIMIZER_BYTES)}")
     key = _key(sizes)
-    parameters, buffers = _counts(key)
+    parameters, buffers = stored_counts(key, profiles)
     profile = stored_profile(key, profiles, attention=attention, checkpointing=checkpointing,
                              precision=precision, dropout=dropout, device=device)
     text = min(longest.text_tokens, MAX_TEXT_TOKENS)
