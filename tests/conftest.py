@@ -131,14 +131,13 @@ def build_once(tmp_path_factory, name: str, build) -> Path:
 
 @pytest.fixture(scope="session")
 def tortoise_size_profiles(tmp_path_factory, tortoise_voices) -> Path:
-    """The memory estimate's stored profiles (config/memory.py: stored_profile) with TorToiSe's own model sizes
-    measured, as the Configure form's first estimate of a workspace without models of its own leaves them: made
-    once per session by that estimate, in a scratch workspace. A copy in a workspace's .cache spares its server
-    the measurement (about 13 CPU-s; many browser tests' workspaces estimate at these sizes and read nothing of
-    it). Read-only."""
+    """The memory estimate's store (config/memory.py: stored_profile, stored_counts) with TorToiSe's own model
+    sizes measured and counted, as the Configure form's first estimate of a workspace without models of its own
+    leaves it: made once per session by that estimate, in a scratch workspace. A copy in a workspace's .cache
+    spares its server the measurement (4.5 CPU-s on a fast day, 13 on a slow one; many browser tests' workspaces
+    estimate at these sizes and read nothing of it). Read-only."""
     def build(folder: Path):
-        from tortoise_studio.config import TrainingConfig
-        from tortoise_studio.config import memory
+        from tortoise_studio.config import TrainingConfig, memory
         from tortoise_studio.workspace import Workspace
         from tests.test_launch import make_dataset
         ws = Workspace.at(folder / "ws").ensure()

@@ -176,8 +176,8 @@ def start_ui(request):
     """start_ui(workspace_root, *extra_args, env=None, own_process=False) -> UiServer; every server is stopped
     at the end. Forked by this worker's ServerStarter, or `python app.py` itself with own_process. A workspace
     without stored memory profiles gets a copy of tortoise_size_profiles (tests/conftest.py), as one whose
-    Configure form has estimated before. When the test failed, each server's state and the end of its log are printed (a page that stops answering is then
-    told apart from a server that died)."""
+    Configure form has estimated before. When the test failed, each server's state and the end of its log are
+    printed (a page that stops answering is then told apart from a server that died)."""
     servers: list[UiServer] = []
 
     def start(workspace_root: Path, *extra_args: str, env: dict | None = None,
