@@ -136,8 +136,9 @@ def tortoise_size_profiles(tmp_path_factory, tortoise_voices) -> Path:
     leaves it: made once per session by that estimate, in a scratch workspace. A copy in a workspace's .cache
     spares its server the measurement (4.5 CPU-s on a fast day, 13 on a slow one; many browser tests' workspaces
     estimate at these sizes and read nothing of it). Read-only."""
+    from tortoise_studio.config import TrainingConfig, memory
+
     def build(folder: Path):
-        from tortoise_studio.config import TrainingConfig, memory
         from tortoise_studio.workspace import Workspace
         from tests.test_launch import make_dataset
         ws = Workspace.at(folder / "ws").ensure()
@@ -145,8 +146,7 @@ def tortoise_size_profiles(tmp_path_factory, tortoise_voices) -> Path:
         cfg = TrainingConfig(dataset="ds", device="cpu")
         assert memory.estimate_for_config(cfg, ws, memory.device_memory("cpu")) is not None
         shutil.copy(memory.profiles_file(ws), folder / memory.PROFILES_FILE)
-    from tortoise_studio.config.memory import PROFILES_FILE
-    return build_once(tmp_path_factory, "tortoise-size-profiles", build) / PROFILES_FILE
+    return build_once(tmp_path_factory, "tortoise-size-profiles", build) / memory.PROFILES_FILE
 
 
 @pytest.fixture(scope="session")

@@ -183,8 +183,10 @@ def start_ui(request):
     def start(workspace_root: Path, *extra_args: str, env: dict | None = None,
               own_process: bool = False) -> UiServer:
         starter = None if own_process else request.getfixturevalue("server_starter")
+        from tortoise_studio.config.memory import profiles_file
+        from tortoise_studio.workspace import Workspace
         seed = request.getfixturevalue("tortoise_size_profiles")
-        stored = Path(workspace_root) / ".cache" / seed.name
+        stored = profiles_file(Workspace.at(workspace_root))
         if not stored.exists():
             stored.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(seed, stored)
