@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from .checkpoints import latest_checkpoint
-from ..config import CONFIG_FILENAME, load_config, save_config, workspace_for_config
+from ..config import CONFIG_FILENAME, TrainingConfig, load_config, save_config, workspace_for_config
 from ..dataset.lists import TRAIN_FILE
 from ..errors import UserError
 from ..hashes import file_sha256
@@ -76,15 +76,17 @@ def why_not_resume(run_dir: str | os.PathLike) -> tuple[str, str] | None:
     """Why pressing Train on this run would not simply go on, as (what, why) in words for the page, or None:
     its training list changed since it last started (an exact resume would refuse it; the trainer, which
     compares every clip's codes, stays the final check), or it has finished with nothing left to do."""
-    if latest_checkpoint(run_dir) is not None and data_changed(run_dir):
+    cfg = load_config(Path(run_dir) / CONFIG_FILENAME)  # read once for both questions
+    if latest_checkpoint(run_dir) is not None and data_changed(run_dir, cfg):
         return "was trained on other data", f"{TRAIN_FILE} changed since it last started"
-    if nothing_left(run_dir):
+    if nothing_left(run_dir, cfg):
         return "has finished", "every planned step is done"
     return None
 
 
-def data_changed(run_dir: str | os.PathLike) -> bool:
-    """True when the dataset's train.txt differs from the one the run's last start or resume read."""
+def data_changed(run_dir: str | os.PathLike, cfg: TrainingConfig | None = None) -> bool:
+    """True when the dataset's train.txt differs from the one the run's last start or resume read
+    (`cfg`: the run's train.yaml when the caller has it loaded already)."""
     from ..metrics.reader import read_metrics
     run_dir = Path(run_dir)
     if not (run_dir / METRICS_FILE).is_file():
@@ -92,21 +94,22 @@ def data_changed(run_dir: str | os.PathLike) -> bool:
     started = [e for e in read_metrics(run_dir)[2] if e.get("event") in ("start", "resume") and e.get("train_list")]
     if not started:
         return False  # a run from before the list was recorded: the trainer decides
-    cfg = load_config(run_dir / CONFIG_FILENAME)
+    cfg = cfg or load_config(run_dir / CONFIG_FILENAME)
     current = workspace_for_config(run_dir / CONFIG_FILENAME).dataset_dir(cfg.dataset) / TRAIN_FILE
     return not current.is_file() or file_sha256(current) != started[-1]["train_list"]
 
 
-def nothing_left(run_dir: str | os.PathLike) -> bool:
+def nothing_left(run_dir: str | os.PathLike, cfg: TrainingConfig | None = None) -> bool:
     """True when the run is done and its configuration, as it is now, plans no step past the last one taken
-    (Train would have nothing to do: raising epochs or max_steps in train.yaml makes it False)."""
+    (Train would have nothing to do: raising epochs or max_steps in train.yaml makes it False; `cfg`: that
+    train.yaml when the caller has it loaded already)."""
     from ..config import count_train_clips
     from .status import run_status
     from ..config.schedule import total_steps
     status = run_status(run_dir)
     if status.state != "done":
         return False
-    cfg = load_config(Path(run_dir) / CONFIG_FILENAME)
+    cfg = cfg or load_config(Path(run_dir) / CONFIG_FILENAME)
     planned = total_steps(cfg, count_train_clips(workspace_for_config(Path(run_dir) / CONFIG_FILENAME), cfg.dataset))
     if cfg.max_steps:
         planned = min(planned, cfg.max_steps)
