@@ -303,11 +303,11 @@ def _stored(store: Path | None, entry: list, compute, *, read, written=lambda va
     key = json.dumps([*entry, _measured_with()], default=str)
     with _PROBING:  # one measurement and one write at a time in this process
         try:
-            return read(_read_profiles(store)[key])
+            return read(_read_store(store)[key])
         except (KeyError, TypeError, ValueError):  # not stored yet, or stored by a version with another form
             pass
         value = compute()
-        stored = _read_profiles(store)
+        stored = _read_store(store)
         stored[key] = written(value)
         try:
             from ..fileio import atomic_write_json
@@ -317,12 +317,13 @@ def _stored(store: Path | None, entry: list, compute, *, read, written=lambda va
     return value
 
 
-def _read_profiles(store: Path) -> dict:
+def _read_store(store: Path) -> dict:
+    """The stored profiles and parameter counts by key; {} when the file is missing or unreadable."""
     try:
-        profiles = json.loads(store.read_text(encoding="utf-8"))
+        stored = json.loads(store.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return profiles if isinstance(profiles, dict) else {}
+    return stored if isinstance(stored, dict) else {}
 
 
 @functools.lru_cache(maxsize=1)
